@@ -1,0 +1,34 @@
+import { ConfigError } from './config.js';
+import { apiKeyProblem, generateApiKey } from './domain/api-keys.js';
+import type { App, Store } from './storage/store.js';
+
+export const DEFAULT_APP_NAME = 'default';
+
+export interface Bootstrap {
+  app: App;
+  /** A key generated at this start, to be shown once; undefined when none was made. */
+  generatedKey?: string;
+  /** Something the operator should hear about, such as a revoked bootstrap key. */
+  warning?: string;
+}
+
+/**
+ * Makes a database usable on first start: one app, and a key for it. With `CROSSWALK_API_KEY`
+ * that exact key is registered (again and again, harmlessly); without it a key is generated only
+ * when the database has none at all.
+ */
+export async function bootstrap(store: Store, bootstrapApiKey: string | undefined): Promise<Bootstrap> {
+  const app = (await store.listApps())[0] ?? (await store.createApp(DEFAULT_APP_NAME));
+  if (bootstrapApiKey !== undefined) {
+    const problem = apiKeyProblem(bootstrapApiKey);
+    if (problem) throw new ConfigError(`CROSSWALK_API_KEY is not usable: ${problem}`);
+    const { key } = await store.addApiKey(app.id, bootstrapApiKey, 'CROSSWALK_API_KEY');
+    if (key.revokedAt !== null) return { app, warning: `CROSSWALK_API_KEY (${key.hint}) is revoked; it is not accepted` };
+    if (key.appId !== app.id) return { app, warning: `CROSSWALK_API_KEY (${key.hint}) belongs to app ${key.appId}` };
+    return { app };
+  }
+  if ((await store.listApiKeys()).length > 0) return { app };
+  const generatedKey = generateApiKey();
+  await store.addApiKey(app.id, generatedKey, 'generated at first start');
+  return { app, generatedKey };
+}

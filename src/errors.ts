@@ -1,0 +1,100 @@
+/**
+ * The closed catalogue of error codes and the one error class that carries them to the wire.
+ * Every error answer has the envelope
+ * `{"errors":[{"source", "errors":[...]}], "error_code", "status_code"}`.
+ */
+export const ERROR_STATUS = {
+  not_authenticated: 401,
+  unauthorized: 401,
+  validation_error: 400,
+  parse_error: 400,
+  profile_does_not_exist: 404,
+  profile_not_found: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorItem {
+  source: string | null;
+  errors: string[];
+}
+
+export interface ErrorBody {
+  errors: ErrorItem[];
+  error_code: ErrorCode;
+  status_code: number;
+}
+
+export class ApiError extends Error {
+  readonly statusCode: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly items: ErrorItem[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(items.flatMap((item) => item.errors).join(' ') || code);
+    this.name = 'ApiError';
+    this.statusCode = ERROR_STATUS[code];
+  }
+
+  /** One whole-request message under `non_field_errors`. */
+  static general(code: ErrorCode, message: string): ApiError {
+    return new ApiError(code, [{ source: 'non_field_errors', errors: [message] }]);
+  }
+
+  /** Field errors collected by a validator: one item per source, in the order found. */
+  static fields(errors: FieldErrors): ApiError {
+    return new ApiError('validation_error', errors.items());
+  }
+
+  toBody(): ErrorBody {
+    return { errors: this.items, error_code: this.code, status_code: this.statusCode };
+  }
+}
+
+/** Collects messages per source so that all problems of one request are reported together. */
+export class FieldErrors {
+  private readonly bySource = new Map<string, string[]>();
+
+  add(source: string, message: string): void {
+    const list = this.bySource.get(source);
+    if (list) list.push(message);
+    else this.bySource.set(source, [message]);
+  }
+
+  get empty(): boolean {
+    return this.bySource.size === 0;
+  }
+
+  items(): ErrorItem[] {
+    return [...this.bySource].map(([source, errors]) => ({ source, errors }));
+  }
+
+  throwIfAny(): void {
+    if (!this.empty) throw ApiError.fields(this);
+  }
+}
+
+/** Raised by storage when a customer user id is already held by another profile of the app. */
+export class CustomerUserIdTakenError extends Error {
+  constructor() {
+    super('customer user id is held by another profile');
+    this.name = 'CustomerUserIdTakenError';
+  }
+}
+
+/** Raised by storage when a write would leave a profile with too many custom attributes. */
+export class CustomAttributeLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} custom attributes`);
+    this.name = 'CustomAttributeLimitError';
+  }
+}

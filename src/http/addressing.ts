@@ -1,0 +1,62 @@
+import type { FastifyRequest } from 'fastify';
+import { ApiError, FieldErrors } from '../errors.js';
+import { charLength, isUuid } from '../domain/formats.js';
+import { PLATFORMS } from '../domain/profile-request.js';
+import type { ProfileAddress } from '../storage/store.js';
+
+export const PROFILE_ID_HEADER = 'adapty-profile-id';
+export const CUSTOMER_USER_ID_HEADER = 'adapty-customer-user-id';
+export const PLATFORM_HEADER = 'adapty-platform';
+export const MAX_CUSTOMER_USER_ID_LENGTH = 256;
+
+/**
+ * One header's value, or undefined when absent or empty. Node reads header bytes as Latin-1;
+ * clients send UTF-8, so non-ASCII values are decoded again. A header sent twice is an error
+ * rather than the two values joined with a comma.
+ */
+function header(request: FastifyRequest, name: string, errors: FieldErrors): string | undefined {
+  const value = request.headers[name];
+  if (value === undefined || value === '') return undefined;
+  const raw = request.raw.rawHeaders;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) seen++;
+  if (seen > 1 || typeof value !== 'string') {
+    errors.add(name, 'This header must be sent only once.');
+    return undefined;
+  }
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7f]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
+}
+
+/** The profile named by the request's headers; at least one of the two must be given. */
+export function readAddress(request: FastifyRequest): ProfileAddress {
+  const errors = new FieldErrors();
+  const profileId = header(request, PROFILE_ID_HEADER, errors);
+  const customerUserId = header(request, CUSTOMER_USER_ID_HEADER, errors);
+  if (profileId !== undefined && !isUuid(profileId)) errors.add(PROFILE_ID_HEADER, 'Must be a valid UUID.');
+  if (customerUserId !== undefined && charLength(customerUserId) > MAX_CUSTOMER_USER_ID_LENGTH) {
+    errors.add(CUSTOMER_USER_ID_HEADER, `Ensure this header has no more than ${MAX_CUSTOMER_USER_ID_LENGTH} characters.`);
+  }
+  errors.throwIfAny();
+  if (profileId === undefined && customerUserId === undefined) {
+    throw ApiError.general(
+      'validation_error',
+      `Provide the ${CUSTOMER_USER_ID_HEADER} header, the ${PROFILE_ID_HEADER} header, or both.`,
+    );
+  }
+  const address: ProfileAddress = {};
+  if (profileId !== undefined) address.profileId = profileId.toLowerCase();
+  if (customerUserId !== undefined) address.customerUserId = customerUserId;
+  return address;
+}
+
+/** The optional `adapty-platform` header, in its canonical spelling. */
+export function readPlatform(request: FastifyRequest): string | undefined {
+  const errors = new FieldErrors();
+  const value = header(request, PLATFORM_HEADER, errors);
+  errors.throwIfAny();
+  if (value === undefined) return undefined;
+  const platform = PLATFORMS.find((p) => p.toLowerCase() === value.toLowerCase());
+  if (!platform) throw new ApiError('validation_error', [{ source: PLATFORM_HEADER, errors: [`Must be one of: ${PLATFORMS.join(', ')}.`] }]);
+  return platform;
+}

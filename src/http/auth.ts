@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.js';
+import type { Store } from '../storage/store.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The app the request's API key belongs to; set by the authentication hook. */
+    appId: string;
+    apiKeyId: string;
+  }
+}
+
+const NOT_PROVIDED = 'Authentication credentials were not provided.';
+
+/** The secret of an `Authorization: Api-Key <secret>` header (scheme case-insensitive), if well formed. */
+export function readApiKey(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const match = /^api-key +(\S+)$/i.exec(header.trim());
+  return match?.[1] ?? null;
+}
+
+/** An onRequest hook: every API route needs a valid key, and the key decides the app. */
+export function authenticate(store: Store) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const secret = readApiKey(request.headers.authorization);
+    if (secret === null) throw ApiError.general('not_authenticated', NOT_PROVIDED);
+    const owner = await store.findKeyOwner(secret);
+    if (owner === null) throw ApiError.general('unauthorized', 'Invalid API key');
+    request.appId = owner.appId;
+    request.apiKeyId = owner.keyId;
+  };
+}

@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError } from '../errors.js';
+import { BODY_LIMIT_BYTES } from './json-body.js';
+
+/** Maps anything thrown while handling a request to the one wire envelope. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof CustomerUserIdTakenError) {
+    return new ApiError('validation_error', [
+      { source: 'adapty-customer-user-id', errors: ['This customer user id already belongs to another profile.'] },
+    ]);
+  }
+  if (error instanceof CustomAttributeLimitError) {
+    return new ApiError('validation_error', [
+      { source: 'custom_attributes', errors: [`A profile can have at most ${error.limit} custom attributes.`] },
+    ]);
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return ApiError.general('unsupported_media_type', 'Unsupported media type: send the body as application/json.');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return ApiError.general('payload_too_large', `The request body must not be larger than ${BODY_LIMIT_BYTES} bytes.`);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError('parse_error', [
+        { source: null, errors: ['JSON parse error - the body does not match its Content-Length'] },
+      ]);
+  }
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return ApiError.general('validation_error', 'The request is malformed.');
+  }
+  return ApiError.general('internal_error', 'An unexpected error occurred. It has been logged.');
+}
+
+/**
+ * One error handler for the whole app, and the 404/405 answers for paths and methods that have no
+ * route. Methods per path are learned from the routes as they are added.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  const methodsByPath = new Map<string, Set<string>>();
+  const normalise = (url: string) => url.split('?')[0]!.replace(/\/+$/, '') || '/';
+
+  app.addHook('onRoute', (route) => {
+    const path = normalise(route.url ?? route.path);
+    const methods = methodsByPath.get(path) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByPath.set(path, methods);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const apiError = toApiError(error);
+    if (apiError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.code(apiError.statusCode).headers(apiError.headers).send(apiError.toBody());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const methods = methodsByPath.get(normalise(request.url));
+    const error = methods
+      ? ApiError.general('method_not_allowed', `Method "${request.method}" is not allowed on this path.`)
+      : ApiError.general('not_found', 'There is no such endpoint.');
+    if (methods) void reply.header('allow', [...methods].sort().join(', '));
+    void reply.code(error.statusCode).send(error.toBody());
+  });
+}

@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../errors.js';
+import { parseIdentifierChanges } from '../../domain/identifiers.js';
+import type { Store } from '../../storage/store.js';
+import { readAddress } from '../addressing.js';
+import { identifiersResponse } from '../schemas.js';
+
+export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
+
+const notFound = () => new ApiError('profile_not_found', [{ source: null, errors: ['Profile not found'] }]);
+
+export function integrationIdentifierRoutes(app: FastifyInstance, store: Store): void {
+  app.post(IDENTIFIERS_PATH, async (request, reply) => {
+    const address = readAddress(request);
+    const changes = parseIdentifierChanges(request.body);
+    if (!(await store.setIdentifiers(request.appId, address, changes))) throw notFound();
+    return reply.code(200).send();
+  });
+
+  app.get(IDENTIFIERS_PATH, { schema: { response: { 200: identifiersResponse } } }, async (request) => {
+    const identifiers = await store.getIdentifiers(request.appId, readAddress(request));
+    if (!identifiers) throw notFound();
+    return identifiers;
+  });
+}

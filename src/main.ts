@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { bootstrap } from './bootstrap.js';
+import { ConfigError, loadConfig } from './config.js';
+import { KyselyStore } from './storage/kysely-store.js';
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+}
+
+function announceKey(key: string, appId: string): void {
+  const line = '='.repeat(72);
+  process.stdout.write(
+    `${line}\nCrosswalk created an API key for app ${appId}. It is shown only this once:\n\n` +
+      `    ${key}\n\nSend it as the header "Authorization: Api-Key ${key}".\n` +
+      `Set CROSSWALK_API_KEY to choose your own key instead.\n${line}\n`,
+  );
+}
+
+/** Starts the server: config, store, migrations, first-start set-up, HTTP, graceful shutdown. */
+export async function serve(options: ServeOptions = {}): Promise<FastifyInstance> {
+  const config = loadConfig();
+  const store = KyselyStore.open(config.database);
+  await store.migrate();
+  const start = await bootstrap(store, config.bootstrapApiKey);
+  const app = await buildApp({ config, store });
+  if (start.generatedKey) announceKey(start.generatedKey, start.app.id);
+  if (start.warning) app.log.warn(start.warning);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing requests in flight');
+    try {
+      await app.close();
+      await store.close();
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ host: options.host ?? config.host, port: options.port ?? config.port });
+  return app;
+}
+
+/** Reports a start-up failure in one clear line and exits non-zero. */
+export function failStart(error: unknown): never {
+  const message = error instanceof ConfigError ? `configuration error: ${error.message}` : String(error instanceof Error ? error.message : error);
+  process.stderr.write(`crosswalk: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+const isEntryPoint = import.meta.url === `file://${process.argv[1]}`;
+if (isEntryPoint) serve().catch(failStart);

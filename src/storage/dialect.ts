@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+import type { Database } from './schema.js';
+
+/**
+ * Everything that differs between SQLite and PostgreSQL, in one place: how to connect, how the
+ * driver reports constraint violations, and row locks (SQLite has one writer, so it needs none).
+ */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  readonly db: Kysely<Database>;
+  isUniqueViolation(error: unknown): boolean;
+  isForeignKeyViolation(error: unknown): boolean;
+  /** Row lock clause for reading a profile that the transaction will change. */
+  readonly lockForUpdate: boolean;
+}
+
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+function openSqlite(file: string): Dialect {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const database = new SqliteDatabase(file);
+  if (file !== ':memory:') database.pragma('journal_mode = WAL');
+  // FULL: every commit is fsync'd before the answer that depends on it is sent.
+  database.pragma('synchronous = FULL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  return {
+    name: 'sqlite',
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    isUniqueViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_UNIQUE' || codeOf(e) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
+    isForeignKeyViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+    lockForUpdate: false,
+  };
+}
+
+// bigint columns hold epoch milliseconds, well inside the exact range of a JS number.
+const INT8_OID = 20;
+const parseInt8 = (value: string) => Number(value);
+
+function openPostgres(url: string, poolSize: number): Dialect {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client that loses its connection emits 'error'; the pool replaces it on next use.
+  pool.on('error', () => {});
+  return {
+    name: 'postgres',
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    isUniqueViolation: (e) => codeOf(e) === '23505',
+    isForeignKeyViolation: (e) => codeOf(e) === '23503',
+    lockForUpdate: true,
+  };
+}
+
+export function openDialect(config: DatabaseConfig): Dialect {
+  return config.kind === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url, config.poolSize);
+}
