@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { type Config, type DatabaseConfig, loadConfig } from '../src/config.js';
+import { generateApiKey } from '../src/domain/api-keys.js';
+import { KyselyStore } from '../src/storage/kysely-store.js';
+
+export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
+export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
+
+/** The databases every suite runs on: SQLite always, PostgreSQL when TEST_DATABASE_URL names one. */
+export const DATABASES: readonly ('sqlite' | 'postgres')[] = process.env.TEST_DATABASE_URL
+  ? ['sqlite', 'postgres']
+  : ['sqlite'];
+
+export interface TestDatabase {
+  config: DatabaseConfig;
+  /** Drops what the database made for this test file. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A database of its own for one test file: a fresh SQLite file in a temporary folder, or a fresh
+ * schema on the PostgreSQL server named by TEST_DATABASE_URL (so files can run in parallel).
+ */
+export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<TestDatabase> {
+  if (kind === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crosswalk-test-'));
+    return {
+      config: { kind: 'sqlite', file: path.join(dir, 'crosswalk.db') },
+      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const baseUrl = process.env.TEST_DATABASE_URL!;
+  const schema = `test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    config: { kind: 'postgres', url: url.toString(), poolSize: 10 },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+export interface Tenant {
+  appId: string;
+  key: string;
+  auth: { authorization: string };
+}
+
+/** The app exactly as `main.ts` builds it, on a real database, plus ways to make tenants. */
+export interface TestContext {
+  app: FastifyInstance;
+  store: KyselyStore;
+  config: Config;
+  database: TestDatabase;
+  newTenant(): Promise<Tenant>;
+  close(): Promise<void>;
+}
+
+export async function createTestContext(kind: 'sqlite' | 'postgres'): Promise<TestContext> {
+  const database = await createTestDatabase(kind);
+  const config = Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent' }), database: database.config });
+  const store = KyselyStore.open(database.config);
+  await store.migrate();
+  const app = await buildApp({ config, store });
+  await app.ready();
+  let tenants = 0;
+  return {
+    app,
+    store,
+    config,
+    database,
+    async newTenant() {
+      const created = await store.createApp(`tenant-${++tenants}-${randomBytes(3).toString('hex')}`);
+      const key = generateApiKey();
+      await store.addApiKey(created.id, key, 'test');
+      return { appId: created.id, key, auth: { authorization: `Api-Key ${key}` } };
+    },
+    async close() {
+      await app.close();
+      await store.close();
+      await database.drop();
+    },
+  };
+}
+
+/** A JSON request through the app; headers are merged, the body is sent as JSON when given. */
+export function send(
+  app: FastifyInstance,
+  method: InjectOptions['method'],
+  url: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<LightMyRequestResponse> {
+  const options: InjectOptions = { method, url, headers: { ...headers } };
+  if (body !== undefined) {
+    options.payload = typeof body === 'string' ? body : JSON.stringify(body);
+    options.headers!['content-type'] ??= 'application/json';
+  }
+  return app.inject(options);
+}
+
+/** The exact error envelope the contract prescribes. */
+export function envelope(status: number, code: string, ...items: [string | null, ...string[]][]) {
+  return {
+    errors: items.map(([source, ...errors]) => ({ source, errors })),
+    error_code: code,
+    status_code: status,
+  };
+}
