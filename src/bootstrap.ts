@@ -1,4 +1,5 @@
 import { ConfigError } from './config.js';
+import { AppNameTakenError } from './errors.js';
 import { apiKeyProblem, generateApiKey } from './domain/api-keys.js';
 import type { App, Store } from './storage/store.js';
 
@@ -12,13 +13,24 @@ export interface Bootstrap {
   warning?: string;
 }
 
+/** Creates the first app; another process starting at the same moment may win, and that is fine. */
+async function createFirstApp(store: Store): Promise<App> {
+  try {
+    return await store.createApp(DEFAULT_APP_NAME);
+  } catch (error) {
+    const first = error instanceof AppNameTakenError ? (await store.listApps())[0] : undefined;
+    if (!first) throw error;
+    return first;
+  }
+}
+
 /**
  * Makes a database usable on first start: one app, and a key for it. With `CROSSWALK_API_KEY`
  * that exact key is registered (again and again, harmlessly); without it a key is generated only
  * when the database has none at all.
  */
 export async function bootstrap(store: Store, bootstrapApiKey: string | undefined): Promise<Bootstrap> {
-  const app = (await store.listApps())[0] ?? (await store.createApp(DEFAULT_APP_NAME));
+  const app = (await store.listApps())[0] ?? (await createFirstApp(store));
   if (bootstrapApiKey !== undefined) {
     const problem = apiKeyProblem(bootstrapApiKey);
     if (problem) throw new ConfigError(`CROSSWALK_API_KEY is not usable: ${problem}`);

@@ -98,3 +98,11 @@ export class CustomAttributeLimitError extends Error {
     this.name = 'CustomAttributeLimitError';
   }
 }
+
+/** Raised by storage when an app name is already in use. */
+export class AppNameTakenError extends Error {
+  constructor(readonly appName: string) {
+    super(`an app named "${appName}" already exists`);
+    this.name = 'AppNameTakenError';
+  }
+}

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { type Config, type DatabaseConfig, loadConfig } from '../src/config.js';
@@ -52,6 +53,26 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
       await client.end();
     },
   };
+}
+
+/** Reads the database behind the app's back, on a connection of its own: to check what is really stored. */
+export async function queryRows(database: TestDatabase, text: string): Promise<Record<string, unknown>[]> {
+  const config = database.config;
+  if (config.kind === 'sqlite') {
+    const db = new SqliteDatabase(config.file, { readonly: true });
+    try {
+      return db.prepare(text).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: config.url });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 export interface Tenant {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { apiKeyHint, hashApiKey } from '../domain/api-keys.js';
+import { AppNameTakenError } from '../errors.js';
 import { type IdentifierChanges, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
 import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
 import { type Dialect, openDialect } from './dialect.js';
@@ -53,7 +54,12 @@ export class KyselyStore implements Store {
 
   async createApp(name: string) {
     const row = { id: randomUUID(), name, created_at: Date.now() };
-    await this.db.insertInto('apps').values(row).execute();
+    try {
+      await this.db.insertInto('apps').values(row).execute();
+    } catch (error) {
+      if (this.dialectInfo.isUniqueViolation(error)) throw new AppNameTakenError(name);
+      throw error;
+    }
     return toApp(row);
   }
 

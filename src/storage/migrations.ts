@@ -10,7 +10,7 @@ const MIGRATIONS: Record<string, Migration> = {
       await db.schema
         .createTable('apps')
         .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
 

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { generateApiKey, hashApiKey } from '../../src/domain/api-keys.js';
+import { AppNameTakenError, CustomAttributeLimitError, CustomerUserIdTakenError } from '../../src/errors.js';
+import { KyselyStore } from '../../src/storage/kysely-store.js';
+import { createTestDatabase, DATABASES, queryRows, type TestDatabase } from '../helpers.js';
+
+/** The storage contract: every dialect must pass the same suite against the Store interface. */
+for (const kind of DATABASES) {
+  describe(`Store contract (${kind})`, () => {
+    let database: TestDatabase;
+    let store: KyselyStore;
+    let appId: string;
+    before(async () => {
+      database = await createTestDatabase(kind);
+      store = KyselyStore.open(database.config);
+      await store.migrate();
+      appId = (await store.createApp('contract')).id;
+    });
+    after(async () => {
+      await store.close();
+      await database.drop();
+    });
+
+    test('migrate is idempotent and ping answers', async () => {
+      await store.migrate();
+      await store.ping();
+      assert.equal(store.dialect, kind);
+    });
+
+    test('apps are listed in creation order, found by id, and named uniquely', async () => {
+      const second = await store.createApp(`second-${randomUUID()}`);
+      await assert.rejects(store.createApp('contract'), AppNameTakenError);
+      const apps = await store.listApps();
+      assert.equal(apps[0]!.id, appId);
+      assert.ok(apps.some((app) => app.id === second.id));
+      assert.deepEqual(await store.findApp(second.id), second);
+      assert.equal(await store.findApp(randomUUID()), null);
+    });
+
+    test('keys are stored only as hashes, found while not revoked, and added idempotently', async () => {
+      const secret = generateApiKey();
+      const { key, created } = await store.addApiKey(appId, secret, 'k1');
+      assert.equal(created, true);
+      assert.equal(key.appId, appId);
+      assert.match(key.hint, /^secret_live_[A-Za-z0-9]{8}\.…$/);
+      assert.deepEqual(await store.findKeyOwner(secret), { keyId: key.id, appId });
+      const again = await store.addApiKey(appId, secret, 'k1 again');
+      assert.equal(again.created, false);
+      assert.equal(again.key.id, key.id);
+      // The secret itself is nowhere in the table; its SHA-256 is.
+      const rows = await queryRows(database, `select * from api_keys where id = '${key.id}'`);
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.key_hash, hashApiKey(secret));
+      assert.ok(!JSON.stringify(rows).includes(secret.split('.')[1]!));
+      assert.equal(await store.revokeApiKey(key.id), true);
+      assert.equal(await store.findKeyOwner(secret), null);
+      const [listed] = (await store.listApiKeys(appId)).filter((k) => k.id === key.id);
+      assert.ok(listed!.revokedAt !== null && listed!.revokedAt <= Date.now());
+      assert.equal(await store.revokeApiKey(randomUUID()), false);
+    });
+
+    test('ensureProfile creates once per customer user id and applies the patch', async () => {
+      const first = await store.ensureProfile(appId, { customerUserId: 'c1' }, { attributes: { first_name: 'Ann' } });
+      const second = await store.ensureProfile(appId, { customerUserId: 'c1' }, { attributes: {} });
+      assert.equal(first.profileId, second.profileId);
+      assert.equal(second.attributes.first_name, 'Ann');
+      assert.equal(second.customerUserId, 'c1');
+    });
+
+    test('ensureProfile with a profile id creates exactly that id, and attaches a customer user id', async () => {
+      const id = randomUUID();
+      const created = await store.ensureProfile(appId, { profileId: id }, { attributes: {} });
+      assert.equal(created.profileId, id);
+      assert.equal(created.customerUserId, null);
+      const attached = await store.ensureProfile(appId, { profileId: id, customerUserId: 'c2' }, { attributes: {} });
+      assert.equal(attached.customerUserId, 'c2');
+      assert.equal((await store.findProfile(appId, { customerUserId: 'c2' }))?.profileId, id);
+    });
+
+    test('attaching a customer user id held by another profile fails and writes nothing', async () => {
+      const other = randomUUID();
+      await store.ensureProfile(appId, { profileId: other }, { attributes: { last_name: 'Before' } });
+      await assert.rejects(
+        store.ensureProfile(appId, { profileId: other, customerUserId: 'c1' }, { attributes: { last_name: 'After' } }),
+        CustomerUserIdTakenError,
+      );
+      await assert.rejects(
+        store.ensureProfile(appId, { profileId: randomUUID(), customerUserId: 'c1' }, { attributes: {} }),
+        CustomerUserIdTakenError,
+      );
+      const after = await store.findProfile(appId, { profileId: other });
+      assert.equal(after?.attributes.last_name, 'Before');
+      assert.equal(after?.customerUserId, null);
+    });
+
+    test('custom attributes merge by key, delete on null, and keep their type', async () => {
+      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'attrs' }, {
+        attributes: {},
+        customAttributes: [{ key: 'a', value: 'x' }, { key: 'b', value: 2.5 }],
+      });
+      const updated = await store.updateProfile(appId, { profileId }, {
+        attributes: {},
+        customAttributes: [{ key: 'a', value: null }, { key: 'c', value: 3 }],
+      });
+      assert.deepEqual(updated?.customAttributes, [{ key: 'b', value: 2.5 }, { key: 'c', value: 3 }]);
+      const cleared = await store.updateProfile(appId, { profileId }, { attributes: {}, customAttributes: null });
+      assert.deepEqual(cleared?.customAttributes, []);
+    });
+
+    test('more than 30 custom attributes fails the whole patch', async () => {
+      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'many' }, {
+        attributes: {},
+        customAttributes: Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: i })),
+      });
+      await assert.rejects(
+        store.updateProfile(appId, { profileId }, {
+          attributes: { first_name: 'Changed' },
+          customAttributes: [{ key: 'one_more', value: 1 }],
+        }),
+        CustomAttributeLimitError,
+      );
+      const after = await store.findProfile(appId, { profileId });
+      assert.equal(after?.customAttributes.length, 30);
+      assert.equal(after?.attributes.first_name, null);
+    });
+
+    test('identifiers merge, clear, and are scoped to the app', async () => {
+      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'ids' }, { attributes: {} });
+      assert.equal(await store.setIdentifiers(appId, { profileId }, new Map([['appsflyer_id', 'af'], ['branch_id', 'br']])), true);
+      await store.setIdentifiers(appId, { customerUserId: 'ids' }, new Map([['branch_id', null], ['adjust_device_id', 'ad']]));
+      const ids = await store.getIdentifiers(appId, { profileId, customerUserId: 'ids' });
+      assert.equal(ids?.appsflyer_id, 'af');
+      assert.equal(ids?.branch_id, null);
+      assert.equal(ids?.adjust_device_id, 'ad');
+      const otherApp = (await store.createApp(`other-${randomUUID()}`)).id;
+      assert.equal(await store.getIdentifiers(otherApp, { profileId }), null);
+      assert.equal(await store.setIdentifiers(otherApp, { profileId }, new Map([['appsflyer_id', 'x']])), false);
+      assert.equal((await store.getIdentifiers(appId, { profileId }))?.appsflyer_id, 'af');
+    });
+
+    test('addresses that do not match one profile find nothing', async () => {
+      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'addr' }, { attributes: {} });
+      assert.equal(await store.findProfile(appId, { profileId, customerUserId: 'someone-else' }), null);
+      assert.equal(await store.getIdentifiers(appId, { customerUserId: 'nobody' }), null);
+      assert.equal(await store.setIdentifiers(appId, { profileId: randomUUID() }, new Map([['branch_id', 'x']])), false);
+      assert.equal(await store.updateProfile(appId, { customerUserId: 'nobody' }, { attributes: {} }), null);
+      assert.equal(await store.deleteProfile(appId, { customerUserId: 'nobody' }), false);
+    });
+
+    test('deleting a profile removes its identifiers and attributes', async () => {
+      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'gone' }, {
+        attributes: {},
+        customAttributes: [{ key: 'a', value: 1 }],
+        installation: { device_id: randomUUID(), os: 'iOS 17' },
+      });
+      await store.setIdentifiers(appId, { profileId }, new Map([['mixpanel_user_id', 'mx']]));
+      assert.equal(await store.deleteProfile(appId, { profileId }), true);
+      assert.equal(await store.findProfile(appId, { profileId }), null);
+      const again = await store.ensureProfile(appId, { profileId }, { attributes: {} });
+      assert.deepEqual(again.customAttributes, []);
+      assert.equal((await store.getIdentifiers(appId, { profileId }))?.mixpanel_user_id, null);
+    });
+
+    test('concurrent creates of one customer user id make exactly one profile', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.ensureProfile(appId, { customerUserId: 'race' }, { attributes: {} })),
+      );
+      assert.equal(new Set(results.map((r) => r.profileId)).size, 1);
+    });
+
+    test('concurrent identifier writes to one profile all survive', async () => {
+      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'busy' }, { attributes: {} });
+      const keys = ['adjust_device_id', 'airbridge_device_id', 'amplitude_device_id', 'amplitude_user_id', 'appsflyer_id', 'branch_id'] as const;
+      await Promise.all(keys.map((key) => store.setIdentifiers(appId, { profileId }, new Map([[key, `v-${key}`]]))));
+      const ids = await store.getIdentifiers(appId, { profileId });
+      for (const key of keys) assert.equal(ids?.[key], `v-${key}`);
+    });
+  });
+}
