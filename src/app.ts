@@ -25,6 +25,15 @@ export async function buildApp({ config, store }: AppDeps): Promise<FastifyInsta
     // Idle keep-alive connections are closed on shutdown so that close() does not wait on them.
     forceCloseConnections: 'idle',
   });
+  // Answers given while shutting down close their connection, so that keep-alive clients do not
+  // hold the process open until their idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   app.decorateRequest('appId', '');
   app.decorateRequest('apiKeyId', '');
   registerErrorHandling(app);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
+import { isEntryPoint } from './entry-point.js';
 import { KyselyStore } from './storage/kysely-store.js';
 
 export interface ServeOptions {
@@ -56,5 +57,4 @@ export function failStart(error: unknown): never {
   process.exit(1);
 }
 
-const isEntryPoint = import.meta.url === `file://${process.argv[1]}`;
-if (isEntryPoint) serve().catch(failStart);
+if (isEntryPoint(import.meta.url)) serve().catch(failStart);
