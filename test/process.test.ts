@@ -30,7 +30,7 @@ for (const kind of DATABASES) {
       const second = await startServer({ DATABASE_URL: databaseUrl(database), CROSSWALK_API_KEY: '' });
       assert.doesNotMatch(second.output(), /secret_live_/);
       const get = await fetch(second.url + IDENTIFIERS_PATH, { headers });
-      assert.equal((await get.json()).appsflyer_id, 'af-1');
+      assert.equal(((await get.json()) as { appsflyer_id: string }).appsflyer_id, 'af-1');
       assert.equal(await second.stop('SIGINT'), 0);
     });
 
