@@ -10,7 +10,8 @@ export interface ServeOptions {
   port?: number;
 }
 
-function announceKey(key: string, appId: string): void {
+/** Shows a generated key once, in a block that stands out from the JSON log lines. */
+export function announceKey(key: string, appId: string): void {
   const line = '='.repeat(72);
   process.stdout.write(
     `${line}\nCrosswalk created an API key for app ${appId}. It is shown only this once:\n\n` +

@@ -95,7 +95,13 @@ export async function createTestContext(kind: 'sqlite' | 'postgres'): Promise<Te
   const database = await createTestDatabase(kind);
   const config = Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent' }), database: database.config });
   const store = KyselyStore.open(database.config);
-  await store.migrate();
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    await database.drop();
+    throw error;
+  }
   const app = await buildApp({ config, store });
   await app.ready();
   let tenants = 0;

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { isEntryPoint } from '../entry-point.js';
 import { apiKeyProblem, generateApiKey } from '../domain/api-keys.js';
+import { serveWorkers } from '../cluster.js';
 import { failStart, serve } from '../main.js';
 import { KyselyStore } from '../storage/kysely-store.js';
 import type { App, Store } from '../storage/store.js';
@@ -58,11 +59,21 @@ export function buildCli(): Command {
     .description('start the HTTP server (what "npm start" runs)')
     .option('--host <host>', 'address to listen on (default: $HOST or 127.0.0.1)')
     .addOption(new Option('--port <port>', 'port to listen on (default: $PORT or 8080)').argParser(parsePort))
-    .addHelpText('after', '\nExamples:\n  crosswalk serve\n  crosswalk serve --host 0.0.0.0 --port 9000\n  DATABASE_URL=postgres://user@db/crosswalk crosswalk serve')
-    .action(async (options: { host?: string; port?: number }) => {
+    .addOption(
+      new Option('--workers <count>', 'server processes sharing the port (node:cluster); see docs/scaling.md')
+        .argParser(parseWorkers)
+        .default(1),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  crosswalk serve\n  crosswalk serve --host 0.0.0.0 --port 9000\n' +
+        '  DATABASE_URL=postgres://user@db/crosswalk crosswalk serve --workers 2',
+    )
+    .action(async (options: { host?: string; port?: number; workers: number }) => {
       const { databaseUrl } = program.opts<GlobalOptions>();
       if (databaseUrl !== undefined) process.env.DATABASE_URL = databaseUrl;
-      await serve(options).catch(failStart);
+      const { workers, ...listen } = options;
+      await (workers > 1 ? serveWorkers(workers, listen) : serve(listen)).catch(failStart);
     });
 
   program
@@ -149,6 +160,12 @@ export function buildCli(): Command {
       }),
     );
   return program;
+}
+
+function parseWorkers(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1 || count > 64) throw new CliError(`--workers must be a number from 1 to 64, got "${value}"`);
+  return count;
 }
 
 function parsePort(value: string): number {

@@ -55,10 +55,11 @@ class ImmediateSqliteDialect extends SqliteDialect {
 function openSqlite(file: string): Dialect {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new SqliteDatabase(file);
+  // First, so that even switching the journal mode waits for another process rather than failing.
+  database.pragma('busy_timeout = 5000');
   if (file !== ':memory:') database.pragma('journal_mode = WAL');
   // FULL: every commit is fsync'd before the answer that depends on it is sent.
   database.pragma('synchronous = FULL');
-  database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   return {
     name: 'sqlite',

@@ -40,8 +40,10 @@ export class KyselyStore implements Store {
     return this.dialectInfo.db;
   }
 
-  migrate() {
-    return migrateToLatest(this.db);
+  async migrate() {
+    if (this.dialect === 'sqlite') return migrateToLatest(this.db);
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(this.db);
+    return migrateToLatest(this.db, rows[0]!.schema);
   }
 
   async ping() {

@@ -83,11 +83,12 @@ const provider: MigrationProvider = {
 };
 
 /**
- * Brings the schema up to date. Kysely's migrator holds a lock for the whole run (an advisory
+ * Brings the schema up to date (on PostgreSQL, the `schema` the connection works in). Kysely's migrator holds a lock for the whole run (an advisory
  * lock on PostgreSQL), so processes that start together migrate exactly once.
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<void> {
-  const migrator = new Migrator({ db, provider });
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<void> {
+  // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
+  const migrator = new Migrator({ db, provider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
   if (error || failed) {

@@ -64,8 +64,9 @@ export async function readProfile(db: Db, appId: string, address: ProfileAddress
     .select(['key', 'value', 'is_number'])
     .where('app_id', '=', appId)
     .where('profile_id', '=', row.id)
-    .orderBy('key')
     .execute();
+  // Sorted here, by code point, so the order does not depend on the database's collation.
+  custom.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return toRecord(
     row,
     custom.map(({ key, value, is_number }) => ({ key, value: is_number === 1 ? Number(value) : value })),
