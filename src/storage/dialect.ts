@@ -8,6 +8,7 @@ import {
   PostgresDialect,
   SqliteDialect,
   type SqliteDialectConfig,
+  SqliteAdapter,
   SqliteDriver,
 } from 'kysely';
 import pg from 'pg';
@@ -49,6 +50,17 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
   override createDriver() {
     return new ImmediateSqliteDriver(this.settings);
+  }
+
+  /** SQLite does run DDL in transactions; saying so makes migrations hold the write lock throughout. */
+  override createAdapter() {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
   }
 }
 

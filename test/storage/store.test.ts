@@ -5,9 +5,23 @@ import { generateApiKey, hashApiKey } from '../../src/domain/api-keys.js';
 import { AppNameTakenError, CustomAttributeLimitError, CustomerUserIdTakenError } from '../../src/errors.js';
 import { KyselyStore } from '../../src/storage/kysely-store.js';
 import { createTestDatabase, DATABASES, queryRows, type TestDatabase } from '../helpers.js';
+import { runCliProcess } from '../process-helpers.js';
 
 /** The storage contract: every dialect must pass the same suite against the Store interface. */
 for (const kind of DATABASES) {
+  test(`${kind}: processes migrating one fresh database at once migrate it exactly once`, async () => {
+    const database = await createTestDatabase(kind);
+    const url = database.config.kind === 'sqlite' ? `sqlite:${database.config.file}` : database.config.url;
+    try {
+      const runs = await Promise.all(Array.from({ length: 4 }, () => runCliProcess(['--database-url', url, 'migrate'])));
+      for (const run of runs) assert.equal(run.code, 0, run.stderr);
+      const applied = await queryRows(database, 'select name from kysely_migration');
+      assert.deepEqual(applied.map((row) => row.name), ['0001_core']);
+    } finally {
+      await database.drop();
+    }
+  });
+
   describe(`Store contract (${kind})`, () => {
     let database: TestDatabase;
     let store: KyselyStore;
