@@ -120,6 +120,23 @@ for (const kind of DATABASES) {
       assert.equal((await send(ctx.app, 'DELETE', PROFILE_PATH, headers)).statusCode, 204);
     });
 
+    test('readiness is a 503 in the envelope when the database does not answer', async () => {
+      const broken = await createTestContext(kind);
+      await broken.store.close();
+      try {
+        assert.equal((await send(broken.app, 'GET', '/healthz', {})).statusCode, 200);
+        const ready = await send(broken.app, 'GET', '/readyz', {});
+        assert.equal(ready.statusCode, 503);
+        assert.deepEqual(
+          ready.json(),
+          envelope(503, 'service_unavailable', ['non_field_errors', 'The database is not answering.']),
+        );
+      } finally {
+        await broken.app.close();
+        await broken.database.drop();
+      }
+    });
+
     test('health and readiness need no key', async () => {
       assert.deepEqual((await send(ctx.app, 'GET', '/healthz', {})).json(), { status: 'ok' });
       const ready = await send(ctx.app, 'GET', '/readyz', {});
