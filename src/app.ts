@@ -1,11 +1,14 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from './config.js';
 import { authenticate } from './http/auth.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { KeyCache } from './http/key-cache.js';
+import { ApiError } from './errors.js';
+import { registerErrorHandling, toApiError } from './http/error-handler.js';
 import { BODY_LIMIT_BYTES, registerJsonBody } from './http/json-body.js';
 import { healthRoutes } from './http/routes/health.js';
 import { integrationIdentifierRoutes } from './http/routes/integration-identifiers.js';
 import { profileRoutes } from './http/routes/profile.js';
+import { createLogger } from './logger.js';
 import type { Store } from './storage/store.js';
 
 export interface AppDeps {
@@ -16,9 +19,13 @@ export interface AppDeps {
 /** Builds the HTTP application with every production option; `main.ts` and the tests both use it. */
 export async function buildApp({ config, store }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      redact: { paths: ['req.headers.authorization'], censor: '[redacted]' },
+    loggerInstance: createLogger(config) as FastifyBaseLogger,
+    // One access-log line per request (below) instead of Fastify's two.
+    disableRequestLogging: true,
+    // Errors raised before routing (a URL that cannot be decoded) get the same envelope.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const apiError = error.code === 'FST_ERR_BAD_URL' ? ApiError.general('validation_error', 'The URL is malformed.') : toApiError(error);
+      void reply.code(apiError.statusCode).send(apiError.toBody());
     },
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
@@ -34,6 +41,12 @@ export async function buildApp({ config, store }: AppDeps): Promise<FastifyInsta
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
   app.decorateRequest('appId', '');
   app.decorateRequest('apiKeyId', '');
   registerErrorHandling(app);
@@ -41,7 +54,7 @@ export async function buildApp({ config, store }: AppDeps): Promise<FastifyInsta
 
   healthRoutes(app, store);
   await app.register(async (api) => {
-    api.addHook('onRequest', authenticate(store));
+    api.addHook('onRequest', authenticate(new KeyCache(store, config.apiKeyCacheTtlMs)));
     profileRoutes(api, store);
     integrationIdentifierRoutes(api, store);
   });

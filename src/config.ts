@@ -13,6 +13,8 @@ export interface Config {
   /** An API key the operator wants registered for the first app (idempotent across restarts). */
   readonly bootstrapApiKey: string | undefined;
   readonly logLevel: string;
+  /** How long a key lookup is remembered; a revoked key stops working within this time. 0 disables. */
+  readonly apiKeyCacheTtlMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -53,5 +55,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: Object.freeze(parseDatabaseUrl(env.DATABASE_URL, poolSize)),
     bootstrapApiKey,
     logLevel,
+    apiKeyCacheTtlMs: integer('API_KEY_CACHE_TTL_MS', env.API_KEY_CACHE_TTL_MS, 5000, 0, 3_600_000),
   });
 }

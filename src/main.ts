@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isEntryPoint } from './entry-point.js';
+import { flushLogs } from './logger.js';
 import { KyselyStore } from './storage/kysely-store.js';
 
 export interface ServeOptions {
@@ -38,6 +40,8 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
     try {
       await app.close();
       await store.close();
+      app.log.info('stopped');
+      await flushLogs(app.log as Logger);
       process.exit(0);
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');

@@ -91,9 +91,10 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-export async function createTestContext(kind: 'sqlite' | 'postgres'): Promise<TestContext> {
+/** `env` adds settings as the process environment would (e.g. a shorter API key cache). */
+export async function createTestContext(kind: 'sqlite' | 'postgres', env: Record<string, string> = {}): Promise<TestContext> {
   const database = await createTestDatabase(kind);
-  const config = Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent' }), database: database.config });
+  const config = Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent', ...env }), database: database.config });
   const store = KyselyStore.open(database.config);
   try {
     await store.migrate();

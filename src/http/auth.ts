@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
-import type { Store } from '../storage/store.js';
+import type { KeyCache } from './key-cache.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,11 +20,11 @@ export function readApiKey(header: string | undefined): string | null {
 }
 
 /** An onRequest hook: every API route needs a valid key, and the key decides the app. */
-export function authenticate(store: Store) {
+export function authenticate(keys: KeyCache) {
   return async (request: FastifyRequest): Promise<void> => {
     const secret = readApiKey(request.headers.authorization);
     if (secret === null) throw ApiError.general('not_authenticated', NOT_PROVIDED);
-    const owner = await store.findKeyOwner(secret);
+    const owner = await keys.owner(secret);
     if (owner === null) throw ApiError.general('unauthorized', 'Invalid API key');
     request.appId = owner.appId;
     request.apiKeyId = owner.keyId;

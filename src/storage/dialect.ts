@@ -64,6 +64,27 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
+/**
+ * Kysely prepares every statement anew; better-sqlite3 statements can be reused, and the hot paths
+ * run the same few SQL texts all the time. The cache is bounded in case SQL is ever built with
+ * varying shapes (IN lists of different lengths, multi-row inserts).
+ */
+function withStatementCache(database: SqliteDatabase.Database, limit = 500): SqliteDialectConfig['database'] {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (!statement) {
+        if (cache.size >= limit) cache.delete(cache.keys().next().value!);
+        statement = database.prepare(text);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  } as unknown as SqliteDialectConfig['database'];
+}
+
 function openSqlite(file: string): Dialect {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new SqliteDatabase(file);
@@ -75,7 +96,7 @@ function openSqlite(file: string): Dialect {
   database.pragma('foreign_keys = ON');
   return {
     name: 'sqlite',
-    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) }),
+    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),
     isUniqueViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_UNIQUE' || codeOf(e) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
     isForeignKeyViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
     lockForUpdate: false,

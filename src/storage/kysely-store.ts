@@ -6,6 +6,7 @@ import { AppNameTakenError } from '../errors.js';
 import { type IdentifierChanges, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
 import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
 import { type Dialect, openDialect } from './dialect.js';
+import { GroupCommit, type WriteWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import { applyPatch, deleteProfileRows, ensureProfileRow, lockProfile, readProfile, whereAddress } from './profile-queries.js';
 import type { ApiKeysTable, AppsTable } from './schema.js';
@@ -26,7 +27,16 @@ const KEY_COLUMNS = ['id', 'app_id', 'name', 'hint', 'created_at', 'revoked_at']
 
 /** The one Store implementation: Kysely over SQLite or PostgreSQL. */
 export class KyselyStore implements Store {
-  private constructor(private readonly dialectInfo: Dialect) {}
+  private readonly groupCommit: GroupCommit | undefined;
+
+  private constructor(private readonly dialectInfo: Dialect) {
+    this.groupCommit = dialectInfo.name === 'sqlite' ? new GroupCommit(dialectInfo.db) : undefined;
+  }
+
+  /** Runs a write transaction: batched with concurrent writes on SQLite, on its own on PostgreSQL. */
+  private write<T>(work: WriteWork<T>): Promise<T> {
+    return this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute(work);
+  }
 
   static open(config: DatabaseConfig): KyselyStore {
     return new KyselyStore(openDialect(config));
@@ -117,7 +127,7 @@ export class KyselyStore implements Store {
   }
 
   ensureProfile(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const profileId = await ensureProfileRow(trx, this.dialectInfo, appId, address);
       await applyPatch(trx, appId, profileId, patch);
       return (await readProfile(trx, appId, { profileId }))!;
@@ -125,7 +135,7 @@ export class KyselyStore implements Store {
   }
 
   updateProfile(appId: string, address: ProfileAddress, patch: ProfilePatch) {
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const profileId = await lockProfile(trx, this.dialectInfo, appId, address, 'update');
       if (profileId === null) return null;
       await applyPatch(trx, appId, profileId, patch);
@@ -134,7 +144,7 @@ export class KyselyStore implements Store {
   }
 
   deleteProfile(appId: string, address: ProfileAddress) {
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       const profileId = await lockProfile(trx, this.dialectInfo, appId, address, 'update');
       if (profileId === null) return false;
       await deleteProfileRows(trx, appId, profileId);
@@ -143,7 +153,7 @@ export class KyselyStore implements Store {
   }
 
   setIdentifiers(appId: string, address: ProfileAddress, changes: IdentifierChanges) {
-    return this.db.transaction().execute(async (trx) => {
+    return this.write(async (trx) => {
       // A key-share lock keeps the profile from being deleted underneath the write, yet lets
       // concurrent identifier writes to the same profile proceed.
       const profileId = await lockProfile(trx, this.dialectInfo, appId, address, 'key share');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { generateApiKey } from '../../src/domain/api-keys.js';
 import {
   createTestContext,
@@ -43,6 +44,8 @@ const NOT_AUTHENTICATED = envelope(401, 'not_authenticated', [
 ]);
 const UNAUTHORIZED = envelope(401, 'unauthorized', ['non_field_errors', 'Invalid API key']);
 
+const CACHE_TTL_MS = 100;
+
 for (const kind of DATABASES) {
   describe(`authentication (${kind})`, () => {
     let ctx: TestContext;
@@ -50,7 +53,8 @@ for (const kind of DATABASES) {
     let counter = 0;
 
     before(async () => {
-      ctx = await createTestContext(kind);
+      // Revocation takes effect once the key cache forgets the key; keep that short here.
+      ctx = await createTestContext(kind, { API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS) });
       tenant = await ctx.newTenant();
     });
     after(() => ctx.close());
@@ -217,6 +221,7 @@ for (const kind of DATABASES) {
         const first = keys.find((key) => key.name === 'test');
         assert.ok(first, 'the tenant key is listed');
         assert.equal(await ctx.store.revokeApiKey(first.id), true);
+        await sleep(CACHE_TTL_MS + 50);
 
         const before = await snapshot({ ...spareHeaders, 'adapty-customer-user-id': customerUserId });
         assert.equal(before.profileStatus, 200);
@@ -233,6 +238,7 @@ for (const kind of DATABASES) {
         const [key] = await ctx.store.listApiKeys(doomed.appId);
         assert.ok(key);
         await ctx.store.revokeApiKey(key.id);
+        await sleep(CACHE_TTL_MS + 50);
         const { customerUserId } = await victim();
         const res = await send(ctx.app, 'GET', PROFILE_PATH, { ...tenant.auth, 'adapty-customer-user-id': customerUserId });
         assert.equal(res.statusCode, 200);

@@ -1,0 +1,20 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+
+/**
+ * JSON lines on stdout. Writes are asynchronous: under load, lines written while an earlier write
+ * is in flight go out together instead of one system call each. Call `flushLogs` before exiting.
+ */
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+    },
+    pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+export function flushLogs(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
+}
