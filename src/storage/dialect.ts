@@ -94,6 +94,8 @@ function openSqlite(file: string): Dialect {
   // FULL: every commit is fsync'd before the answer that depends on it is sent.
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
+  database.pragma('temp_store = MEMORY');
+  database.pragma('cache_size = -32000');
   return {
     name: 'sqlite',
     db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),

@@ -51,9 +51,9 @@ export class KyselyStore implements Store {
   }
 
   async migrate() {
-    if (this.dialect === 'sqlite') return migrateToLatest(this.db);
+    if (this.dialect === 'sqlite') return migrateToLatest(this.db, 'sqlite');
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(this.db);
-    return migrateToLatest(this.db, rows[0]!.schema);
+    return migrateToLatest(this.db, 'postgres', rows[0]!.schema);
   }
 
   async ping() {
