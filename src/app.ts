@@ -2,6 +2,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Config } from './config.js';
 import { authenticate } from './http/auth.js';
 import { KeyCache } from './http/key-cache.js';
+import { applyConnectionLimit, clientErrorHandler, serverLimits } from './http/limits.js';
+import { RateLimiter } from './http/rate-limit.js';
 import { ApiError } from './errors.js';
 import { registerErrorHandling, toApiError } from './http/error-handler.js';
 import { BODY_LIMIT_BYTES, registerJsonBody } from './http/json-body.js';
@@ -31,7 +33,10 @@ export async function buildApp({ config, store }: AppDeps): Promise<FastifyInsta
     routerOptions: { ignoreTrailingSlash: true },
     // Idle keep-alive connections are closed on shutdown so that close() does not wait on them.
     forceCloseConnections: 'idle',
+    ...serverLimits(config.limits),
+    clientErrorHandler,
   });
+  applyConnectionLimit(app, config.limits);
   // Answers given while shutting down close their connection, so that keep-alive clients do not
   // hold the process open until their idle timeout.
   let closing = false;
@@ -55,6 +60,9 @@ export async function buildApp({ config, store }: AppDeps): Promise<FastifyInsta
   healthRoutes(app, store);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate(new KeyCache(store, config.apiKeyCacheTtlMs)));
+    if (config.rateLimitPerSecond > 0) {
+      api.addHook('onRequest', new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst).hook());
+    }
     profileRoutes(api, store);
     integrationIdentifierRoutes(api, store);
   });

@@ -15,6 +15,25 @@ export interface Config {
   readonly logLevel: string;
   /** How long a key lookup is remembered; a revoked key stops working within this time. 0 disables. */
   readonly apiKeyCacheTtlMs: number;
+  readonly limits: Limits;
+  /** Requests per second per API key, in this process; 0 turns rate limiting off. */
+  readonly rateLimitPerSecond: number;
+  /** How many requests a key may make at once above its steady rate. */
+  readonly rateLimitBurst: number;
+}
+
+/** Protection against slow or greedy clients. */
+export interface Limits {
+  /** The whole request (headers and body) must arrive within this time. */
+  readonly requestTimeoutMs: number;
+  /** The request headers must arrive within this time. */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  readonly keepAliveTimeoutMs: number;
+  /** Connections beyond this number are closed at once. */
+  readonly maxConnections: number;
+  /** The largest request head (request line and headers) accepted, in bytes. */
+  readonly maxHeaderBytes: number;
 }
 
 export class ConfigError extends Error {}
@@ -42,6 +61,21 @@ export function parseDatabaseUrl(raw: string | undefined, poolSize = 10): Databa
   throw new ConfigError('DATABASE_URL must start with sqlite: or postgres:// (or postgresql://)');
 }
 
+function loadLimits(env: NodeJS.ProcessEnv): Limits {
+  const requestTimeoutMs = integer('REQUEST_TIMEOUT_MS', env.REQUEST_TIMEOUT_MS, 10_000, 100, 600_000);
+  const headersTimeoutMs = integer('HEADERS_TIMEOUT_MS', env.HEADERS_TIMEOUT_MS, Math.min(5_000, requestTimeoutMs), 100, 600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(`HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not be larger than REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
+  return {
+    requestTimeoutMs,
+    headersTimeoutMs,
+    keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', env.KEEP_ALIVE_TIMEOUT_MS, 72_000, 1_000, 600_000),
+    maxConnections: integer('MAX_CONNECTIONS', env.MAX_CONNECTIONS, 10_000, 1, 1_000_000),
+    maxHeaderBytes: integer('MAX_HEADER_BYTES', env.MAX_HEADER_BYTES, 16_384, 1_024, 1_048_576),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -49,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const poolSize = integer('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10, 1, 1000);
   const bootstrapApiKey = env.CROSSWALK_API_KEY === '' ? undefined : env.CROSSWALK_API_KEY;
+  const rateLimitPerSecond = integer('RATE_LIMIT_PER_SECOND', env.RATE_LIMIT_PER_SECOND, 0, 0, 1_000_000);
   return Object.freeze({
     host: env.HOST || '127.0.0.1',
     port: integer('PORT', env.PORT, 8080, 0, 65535),
@@ -56,5 +91,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapApiKey,
     logLevel,
     apiKeyCacheTtlMs: integer('API_KEY_CACHE_TTL_MS', env.API_KEY_CACHE_TTL_MS, 5000, 0, 3_600_000),
+    limits: Object.freeze(loadLimits(env)),
+    rateLimitPerSecond,
+    rateLimitBurst: integer('RATE_LIMIT_BURST', env.RATE_LIMIT_BURST, Math.max(1, rateLimitPerSecond * 2), 1, 1_000_000),
   });
 }
