@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { Config } from './config.js';
 import { authenticate } from './http/auth.js';
 import { KeyCache } from './http/key-cache.js';
@@ -23,7 +23,7 @@ export async function buildApp({ config, store }: AppDeps): Promise<FastifyInsta
   const app = Fastify({
     loggerInstance: createLogger(config) as FastifyBaseLogger,
     // One access-log line per request (below) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Errors raised before routing (a URL that cannot be decoded) get the same envelope.
     frameworkErrors: (error, _request, reply: FastifyReply) => {
       const apiError = error.code === 'FST_ERR_BAD_URL' ? ApiError.general('validation_error', 'The URL is malformed.') : toApiError(error);
