@@ -6,11 +6,15 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const filter = process.argv.slice(2);
-const files = fs
-  .readdirSync(path.join(root, 'test'), { recursive: true })
-  .map(String)
-  .filter((file) => file.endsWith('.test.ts'))
-  .map((file) => path.join('test', file))
+// The server's suites and those of the client package in clients/node.
+const files = ['test', path.join('clients', 'node', 'test')]
+  .flatMap((dir) =>
+    fs
+      .readdirSync(path.join(root, dir), { recursive: true })
+      .map(String)
+      .filter((file) => file.endsWith('.test.ts'))
+      .map((file) => path.join(dir, file)),
+  )
   .filter((file) => filter.length === 0 || filter.some((part) => file.includes(part)))
   .sort();
 

@@ -4,6 +4,7 @@ import { authenticate } from './http/auth.js';
 import { KeyCache } from './http/key-cache.js';
 import { applyConnectionLimit, clientErrorHandler, serverLimits } from './http/limits.js';
 import { RateLimiter } from './http/rate-limit.js';
+import { RESPONSE_ID_HEADER, requestId } from './http/request-id.js';
 import { ApiError } from './errors.js';
 import { registerErrorHandling, toApiError } from './http/error-handler.js';
 import { BODY_LIMIT_BYTES, registerJsonBody } from './http/json-body.js';
@@ -11,21 +12,26 @@ import { healthRoutes } from './http/routes/health.js';
 import { integrationIdentifierRoutes } from './http/routes/integration-identifiers.js';
 import { profileRoutes } from './http/routes/profile.js';
 import { createLogger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { Store } from './storage/store.js';
+import { metricsRoutes } from './http/routes/metrics.js';
 
 export interface AppDeps {
   config: Config;
   store: Store;
+  metrics?: Metrics;
 }
 
 /** Builds the HTTP application with every production option; `main.ts` and the tests both use it. */
-export async function buildApp({ config, store }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, store, metrics }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: createLogger(config) as FastifyBaseLogger,
     // One access-log line per request (below) instead of Fastify's two.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    genReqId: requestId,
     // Errors raised before routing (a URL that cannot be decoded) get the same envelope.
-    frameworkErrors: (error, _request, reply: FastifyReply) => {
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      void reply.header(RESPONSE_ID_HEADER, request.id);
       const apiError = error.code === 'FST_ERR_BAD_URL' ? ApiError.general('validation_error', 'The URL is malformed.') : toApiError(error);
       void reply.code(apiError.statusCode).send(apiError.toBody());
     },
@@ -46,6 +52,9 @@ export async function buildApp({ config, store }: AppDeps): Promise<FastifyInsta
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header(RESPONSE_ID_HEADER, request.id);
+  });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
@@ -58,13 +67,14 @@ export async function buildApp({ config, store }: AppDeps): Promise<FastifyInsta
   registerJsonBody(app);
 
   healthRoutes(app, store);
+  if (metrics) metricsRoutes(app, metrics);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate(new KeyCache(store, config.apiKeyCacheTtlMs)));
     if (config.rateLimitPerSecond > 0) {
       api.addHook('onRequest', new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst).hook());
     }
     profileRoutes(api, store);
-    integrationIdentifierRoutes(api, store);
+    integrationIdentifierRoutes(api, store, metrics);
   });
   return app;
 }

@@ -47,8 +47,9 @@ export async function serveWorkers(count: number, options: ServeOptions): Promis
     let left = workers.length;
     if (left === 0) process.exit(0);
     for (const worker of workers) {
-      worker.once('exit', (code) => {
-        failed ||= code !== 0;
+      worker.once('exit', (code, signal) => {
+        // A worker still starting up when the signal came ends by the signal itself: that is fine too.
+        failed ||= code !== 0 && !(code === null && signal === 'SIGTERM');
         if (--left === 0) process.exit(failed ? 1 : 0);
       });
       worker.process.kill('SIGTERM');

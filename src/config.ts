@@ -20,6 +20,8 @@ export interface Config {
   readonly rateLimitPerSecond: number;
   /** How many requests a key may make at once above its steady rate. */
   readonly rateLimitBurst: number;
+  /** Whether /metrics is served and measurements are taken. */
+  readonly metricsEnabled: boolean;
 }
 
 /** Protection against slow or greedy clients. */
@@ -47,6 +49,13 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function boolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 /** Reads `DATABASE_URL`: `sqlite:<path>`, `sqlite::memory:`, or `postgres://…` / `postgresql://…`. */
@@ -93,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyCacheTtlMs: integer('API_KEY_CACHE_TTL_MS', env.API_KEY_CACHE_TTL_MS, 5000, 0, 3_600_000),
     limits: Object.freeze(loadLimits(env)),
     rateLimitPerSecond,
+    metricsEnabled: boolean('METRICS_ENABLED', env.METRICS_ENABLED, true),
     rateLimitBurst: integer('RATE_LIMIT_BURST', env.RATE_LIMIT_BURST, Math.max(1, rateLimitPerSecond * 2), 1, 1_000_000),
   });
 }

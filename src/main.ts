@@ -5,6 +5,7 @@ import { bootstrap } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isEntryPoint } from './entry-point.js';
 import { flushLogs } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { KyselyStore } from './storage/kysely-store.js';
 
 export interface ServeOptions {
@@ -25,10 +26,11 @@ export function announceKey(key: string, appId: string): void {
 /** Starts the server: config, store, migrations, first-start set-up, HTTP, graceful shutdown. */
 export async function serve(options: ServeOptions = {}): Promise<FastifyInstance> {
   const config = loadConfig();
-  const store = KyselyStore.open(config.database);
+  const metrics = createMetrics(config);
+  const store = KyselyStore.open(config.database, metrics && ((ms, failed) => metrics.observeQuery(ms, failed)));
   await store.migrate();
   const start = await bootstrap(store, config.bootstrapApiKey);
-  const app = await buildApp({ config, store });
+  const app = await buildApp({ config, store, metrics });
   if (start.generatedKey) announceKey(start.generatedKey, start.app.id);
   if (start.warning) app.log.warn(start.warning);
 

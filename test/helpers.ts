@@ -8,6 +8,7 @@ import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { type Config, type DatabaseConfig, loadConfig } from '../src/config.js';
 import { generateApiKey } from '../src/domain/api-keys.js';
+import { createMetrics } from '../src/metrics.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
 
 export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
@@ -95,7 +96,8 @@ export interface TestContext {
 export async function createTestContext(kind: 'sqlite' | 'postgres', env: Record<string, string> = {}): Promise<TestContext> {
   const database = await createTestDatabase(kind);
   const config = Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent', ...env }), database: database.config });
-  const store = KyselyStore.open(database.config);
+  const metrics = createMetrics(config);
+  const store = KyselyStore.open(database.config, metrics && ((ms, failed) => metrics.observeQuery(ms, failed)));
   try {
     await store.migrate();
   } catch (error) {
@@ -103,7 +105,7 @@ export async function createTestContext(kind: 'sqlite' | 'postgres', env: Record
     await database.drop();
     throw error;
   }
-  const app = await buildApp({ config, store });
+  const app = await buildApp({ config, store, metrics });
   await app.ready();
   let tenants = 0;
   return {

@@ -29,9 +29,18 @@ for (const kind of DATABASES) {
 
       const second = await startServer({ DATABASE_URL: databaseUrl(database), CROSSWALK_API_KEY: '' });
       assert.doesNotMatch(second.output(), /secret_live_/);
-      const get = await fetch(second.url + IDENTIFIERS_PATH, { headers });
+      const get = await fetch(second.url + IDENTIFIERS_PATH, { headers: { ...headers, 'x-request-id': 'trace-me-123' } });
+      assert.equal(get.headers.get('request-id'), 'trace-me-123');
       assert.equal(((await get.json()) as { appsflyer_id: string }).appsflyer_id, 'af-1');
       assert.equal(await second.stop('SIGINT'), 0);
+      // One JSON access-log line per request, carrying the request id and never the key.
+      const line = second.output().split('\n').find((l) => l.includes('"request_id":"trace-me-123"'));
+      assert.ok(line, second.output());
+      assert.deepEqual(
+        { ...JSON.parse(line!), time: 0, pid: 0, hostname: '', ms: 0 },
+        { level: 30, time: 0, pid: 0, hostname: '', request_id: 'trace-me-123', method: 'GET', url: IDENTIFIERS_PATH, statusCode: 200, ms: 0, msg: 'request' },
+      );
+      assert.ok(!second.output().includes(key!));
     });
 
     test('CROSSWALK_API_KEY is registered for the first app, idempotently across restarts', async () => {

@@ -33,3 +33,13 @@ export function charLength(text: string): number {
   for (const _ of text) count++;
   return count;
 }
+
+/**
+ * Why a string cannot be stored, or null. PostgreSQL text cannot hold U+0000, and a lone UTF-16
+ * surrogate has no UTF-8 form (it would come back as U+FFFD), so both are refused everywhere.
+ */
+export function unstorableText(text: string): string | null {
+  if (text.includes('\u0000')) return 'Must not contain the NUL character (U+0000).';
+  if (!text.isWellFormed()) return 'Must be valid Unicode text (it holds a lone surrogate).';
+  return null;
+}

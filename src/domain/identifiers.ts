@@ -1,5 +1,5 @@
 import { ApiError, FieldErrors } from '../errors.js';
-import { charLength } from './formats.js';
+import { charLength, unstorableText } from './formats.js';
 
 /** The 16 integration identifier keys, in the vendor schema's order (the order of GET answers). */
 export const IDENTIFIER_KEYS = [
@@ -68,7 +68,9 @@ export function parseIdentifierChanges(body: unknown): IdentifierChanges {
       changes.set(key, null);
     } else if (typeof raw === 'string') {
       const value = raw.trim();
-      if (value === '') errors.add(key, 'This field may not be blank; use null to clear it.');
+      const problem = unstorableText(value);
+      if (problem) errors.add(key, problem);
+      else if (value === '') errors.add(key, 'This field may not be blank; use null to clear it.');
       else if (charLength(value) > MAX_IDENTIFIER_LENGTH) {
         errors.add(key, `Ensure this field has no more than ${MAX_IDENTIFIER_LENGTH} characters.`);
       } else changes.set(key, value);

@@ -1,6 +1,6 @@
 import { ApiError, FieldErrors } from '../errors.js';
 import { countryCode } from './countries.js';
-import { charLength, isEmail, isIpv4, isIsoDate, isUuid } from './formats.js';
+import { charLength, isEmail, isIpv4, isIsoDate, isUuid, unstorableText } from './formats.js';
 import {
   type CustomAttributeChange,
   INSTALLATION_FIELDS,
@@ -25,6 +25,8 @@ const STRING_MESSAGE = 'Must be a string or null.';
 function text(maxLength: number, test?: (s: string) => string | null, message?: string): Check {
   return (value, source, errors) => {
     if (typeof value !== 'string') return errors.add(source, STRING_MESSAGE);
+    const problem = unstorableText(value);
+    if (problem) return errors.add(source, problem);
     if (charLength(value) > maxLength) {
       return errors.add(source, `Ensure this field has no more than ${maxLength} characters.`);
     }
@@ -85,7 +87,11 @@ function customAttributes(value: unknown, errors: FieldErrors): CustomAttributeC
       ok = false;
       errors.add(`${source}.value`, 'This field is required.');
     } else if (typeof raw === 'string') {
-      if (charLength(raw) > MAX_CUSTOM_VALUE_LENGTH) {
+      const problem = unstorableText(raw);
+      if (problem) {
+        ok = false;
+        errors.add(`${source}.value`, problem);
+      } else if (charLength(raw) > MAX_CUSTOM_VALUE_LENGTH) {
         ok = false;
         errors.add(`${source}.value`, `Ensure this field has no more than ${MAX_CUSTOM_VALUE_LENGTH} characters.`);
       }

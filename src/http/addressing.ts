@@ -3,11 +3,14 @@ import { ApiError, FieldErrors } from '../errors.js';
 import { charLength, isUuid } from '../domain/formats.js';
 import { PLATFORMS } from '../domain/profile-request.js';
 import type { ProfileAddress } from '../storage/store.js';
+import { headerCount } from './raw-headers.js';
 
 export const PROFILE_ID_HEADER = 'adapty-profile-id';
 export const CUSTOMER_USER_ID_HEADER = 'adapty-customer-user-id';
 export const PLATFORM_HEADER = 'adapty-platform';
 export const MAX_CUSTOMER_USER_ID_LENGTH = 256;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * One header's value, or undefined when absent or empty. Node reads header bytes as Latin-1;
@@ -17,15 +20,19 @@ export const MAX_CUSTOMER_USER_ID_LENGTH = 256;
 function header(request: FastifyRequest, name: string, errors: FieldErrors): string | undefined {
   const value = request.headers[name];
   if (value === undefined || value === '') return undefined;
-  const raw = request.raw.rawHeaders;
-  let seen = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) seen++;
-  if (seen > 1 || typeof value !== 'string') {
+  if (headerCount(request.raw.rawHeaders, name) > 1 || typeof value !== 'string') {
     errors.add(name, 'This header must be sent only once.');
     return undefined;
   }
   // eslint-disable-next-line no-control-regex
-  return /[^\x00-\x7f]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
+  if (!/[^\x00-\x7f]/.test(value)) return value;
+  try {
+    return utf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    // Bytes that are not UTF-8 would otherwise turn into U+FFFD and make distinct ids one.
+    errors.add(name, 'This header must be UTF-8 text.');
+    return undefined;
+  }
 }
 
 /** The profile named by the request's headers; at least one of the two must be given. */

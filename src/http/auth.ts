@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import { headerCount } from './raw-headers.js';
 import type { KeyCache } from './key-cache.js';
 
 declare module 'fastify' {
@@ -22,7 +23,8 @@ export function readApiKey(header: string | undefined): string | null {
 /** An onRequest hook: every API route needs a valid key, and the key decides the app. */
 export function authenticate(keys: KeyCache) {
   return async (request: FastifyRequest): Promise<void> => {
-    const secret = readApiKey(request.headers.authorization);
+    // Node keeps only the first of two Authorization headers; two keys are no credentials at all.
+    const secret = headerCount(request.raw.rawHeaders, 'authorization') > 1 ? null : readApiKey(request.headers.authorization);
     if (secret === null) throw ApiError.general('not_authenticated', NOT_PROVIDED);
     const owner = await keys.owner(secret);
     if (owner === null) throw ApiError.general('unauthorized', 'Invalid API key');

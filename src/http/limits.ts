@@ -40,7 +40,8 @@ function clientErrorFor(code: string | undefined): ApiError {
 export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const apiError = clientErrorFor(error.code);
-  this.log.debug({ err: error }, 'client error');
+  // Only the code: the error also carries the raw request bytes, Authorization header included.
+  this.log.debug({ code: error.code }, 'client error');
   if (socket.writable) {
     const body = JSON.stringify(apiError.toBody());
     socket.write(

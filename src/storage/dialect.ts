@@ -5,6 +5,8 @@ import {
   CompiledQuery,
   type DatabaseConnection,
   Kysely,
+  type LogEvent,
+  type Logger,
   PostgresDialect,
   SqliteDialect,
   type SqliteDialectConfig,
@@ -85,7 +87,7 @@ function withStatementCache(database: SqliteDatabase.Database, limit = 500): Sql
   } as unknown as SqliteDialectConfig['database'];
 }
 
-function openSqlite(file: string): Dialect {
+function openSqlite(file: string, log?: Logger): Dialect {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new SqliteDatabase(file);
   // First, so that even switching the journal mode waits for another process rather than failing.
@@ -98,7 +100,7 @@ function openSqlite(file: string): Dialect {
   database.pragma('cache_size = -32000');
   return {
     name: 'sqlite',
-    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),
+    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }), ...(log && { log }) }),
     isUniqueViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_UNIQUE' || codeOf(e) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
     isForeignKeyViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
     lockForUpdate: false,
@@ -109,7 +111,7 @@ function openSqlite(file: string): Dialect {
 const INT8_OID = 20;
 const parseInt8 = (value: string) => Number(value);
 
-function openPostgres(url: string, poolSize: number): Dialect {
+function openPostgres(url: string, poolSize: number, log?: Logger): Dialect {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -122,13 +124,17 @@ function openPostgres(url: string, poolSize: number): Dialect {
   pool.on('error', () => {});
   return {
     name: 'postgres',
-    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log && { log }) }),
     isUniqueViolation: (e) => codeOf(e) === '23505',
     isForeignKeyViolation: (e) => codeOf(e) === '23503',
     lockForUpdate: true,
   };
 }
 
-export function openDialect(config: DatabaseConfig): Dialect {
-  return config.kind === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url, config.poolSize);
+/** Called with the duration of every statement, for metrics. */
+export type QueryObserver = (milliseconds: number, failed: boolean) => void;
+
+export function openDialect(config: DatabaseConfig, observe?: QueryObserver): Dialect {
+  const log = observe && ((event: LogEvent) => observe(event.queryDurationMillis, event.level === 'error'));
+  return config.kind === 'sqlite' ? openSqlite(config.file, log) : openPostgres(config.url, config.poolSize, log);
 }

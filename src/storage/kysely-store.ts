@@ -5,7 +5,7 @@ import { apiKeyHint, hashApiKey } from '../domain/api-keys.js';
 import { AppNameTakenError } from '../errors.js';
 import { type IdentifierChanges, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
 import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
-import { type Dialect, openDialect } from './dialect.js';
+import { type Dialect, openDialect, type QueryObserver } from './dialect.js';
 import { GroupCommit, type WriteWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import { applyPatch, deleteProfileRows, ensureProfileRow, lockProfile, readProfile, whereAddress } from './profile-queries.js';
@@ -38,8 +38,8 @@ export class KyselyStore implements Store {
     return this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute(work);
   }
 
-  static open(config: DatabaseConfig): KyselyStore {
-    return new KyselyStore(openDialect(config));
+  static open(config: DatabaseConfig, observe?: QueryObserver): KyselyStore {
+    return new KyselyStore(openDialect(config, observe));
   }
 
   get dialect() {

@@ -134,6 +134,23 @@ for (const kind of DATABASES) {
       assert.equal(stored?.profileId, created.json().data.profile_id);
     });
 
+    test('a customer user id whose bytes are not UTF-8 is refused, not mangled', async () => {
+      // "café" and "cafè" in Latin-1: as UTF-8 both would decode to "caf\uFFFD" and name one profile.
+      for (const latin1 of ['caf\xe9', 'caf\xe8']) {
+        const res = await ctx.app.inject({
+          method: 'POST',
+          url: PROFILE_PATH,
+          headers: { ...tenant.auth, 'adapty-customer-user-id': latin1 },
+          payload: {},
+        });
+        assert.equal(res.statusCode, 400);
+        assert.deepEqual(
+          res.json(),
+          envelope(400, 'validation_error', ['adapty-customer-user-id', 'This header must be UTF-8 text.']),
+        );
+      }
+    });
+
     test('the 256-character limit counts characters, not bytes', async () => {
       const longest = 'ü'.repeat(256);
       const ok256 = await ctx.app.inject({

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../errors.js';
 import { parseIdentifierChanges } from '../../domain/identifiers.js';
+import type { Metrics } from '../../metrics.js';
 import type { Store } from '../../storage/store.js';
 import { readAddress } from '../addressing.js';
 import { identifiersResponse } from '../schemas.js';
@@ -9,11 +10,14 @@ export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set
 
 const notFound = () => new ApiError('profile_not_found', [{ source: null, errors: ['Profile not found'] }]);
 
-export function integrationIdentifierRoutes(app: FastifyInstance, store: Store): void {
+export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, metrics?: Metrics): void {
   app.post(IDENTIFIERS_PATH, async (request, reply) => {
     const address = readAddress(request);
     const changes = parseIdentifierChanges(request.body);
     if (!(await store.setIdentifiers(request.appId, address, changes))) throw notFound();
+    if (metrics) {
+      for (const [key, value] of changes) metrics.identifierWrites.inc({ key, operation: value === null ? 'clear' : 'set' });
+    }
     return reply.code(200).send();
   });
 

@@ -1,0 +1,192 @@
+import {
+  CrosswalkError,
+  CrosswalkNetworkError,
+  CrosswalkTimeoutError,
+  errorFromResponse,
+} from './errors.js';
+import type {
+  IntegrationIdentifiers,
+  IntegrationIdentifiersUpdate,
+  Platform,
+  Profile,
+  ProfileAddress,
+  ProfileRequest,
+} from './types.js';
+
+/** The path prefix of Adapty's server-side API v2, served by Crosswalk at the same place. */
+export const API_PREFIX = '/api/v2/server-side-api';
+const PROFILE_PATH = `${API_PREFIX}/profile/`;
+const IDENTIFIERS_PATH = `${API_PREFIX}/integration/profile/set/integration-identifiers/`;
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** How to reach the server. */
+export interface CrosswalkClientOptions {
+  /** The server's origin, without the API path: `http://127.0.0.1:8080` or `https://api.adapty.io`. */
+  baseUrl: string;
+  /** The secret API key; sent as `Authorization: Api-Key <key>`. */
+  apiKey: string;
+  /** A `fetch` to use instead of the global one (for proxies, tests, instrumentation). */
+  fetch?: typeof globalThis.fetch;
+  /** How long one call may take, answer body included, before it fails with `CrosswalkTimeoutError`. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** Options of the calls that write a profile. */
+export interface ProfileWriteOptions {
+  /** Sent as `adapty-platform`; fills in `installation_meta.platform` when the body leaves it out. */
+  platform?: Platform;
+}
+
+interface Call {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  address: ProfileAddress;
+  body?: unknown;
+  platform?: Platform | undefined;
+}
+
+/**
+ * HTTP header values are bytes. A non-ASCII value is sent as its UTF-8 bytes (which the server
+ * decodes as UTF-8); fetch takes header values as byte strings, one character per byte.
+ */
+function headerValue(name: string, value: string): string {
+  if (/[\r\n\0]/.test(value)) throw new TypeError(`${name} must not contain line breaks or NUL characters`);
+  if (value !== value.trim()) {
+    throw new TypeError(`${name} must not start or end with white space: HTTP would strip it`);
+  }
+  return Buffer.from(value, 'utf8').toString('latin1');
+}
+
+function addressHeaders(address: ProfileAddress): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (address.customerUserId) headers['adapty-customer-user-id'] = headerValue('customerUserId', address.customerUserId);
+  if (address.profileId) headers['adapty-profile-id'] = headerValue('profileId', address.profileId);
+  if (Object.keys(headers).length === 0) throw new TypeError('Give customerUserId, profileId or both');
+  return headers;
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return '';
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** fetch's message ("fetch failed") with the underlying reason (e.g. "connect ECONNREFUSED …"). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
+}
+
+function retryAfter(headers: Headers): number | undefined {
+  const value = headers.get('retry-after');
+  return value !== null && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
+}
+
+/**
+ * A client for Crosswalk, or for Adapty's server-side API: only the base URL differs.
+ * Every method throws a `CrosswalkError` (or a subclass) when the server answers with an error,
+ * and a `CrosswalkNetworkError` (or `CrosswalkTimeoutError`) when it does not answer.
+ */
+export class CrosswalkClient {
+  private readonly baseUrl: string;
+  private readonly authorization: string;
+  private readonly fetch: typeof globalThis.fetch;
+  private readonly timeoutMs: number;
+
+  constructor(options: CrosswalkClientOptions) {
+    if (!options.apiKey) throw new TypeError('apiKey is required');
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(timeoutMs > 0)) throw new TypeError('timeoutMs must be a positive number');
+    this.baseUrl = new URL(options.baseUrl).toString().replace(/\/+$/, '');
+    this.authorization = `Api-Key ${options.apiKey}`;
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Makes sure the profile exists, with these attributes, and returns it. Idempotent on
+   * Crosswalk: an existing profile gets the body applied as an update. With both a profile id
+   * and a customer user id, the customer user id is attached to that profile.
+   */
+  async createProfile(address: ProfileAddress, body: ProfileRequest = {}, options: ProfileWriteOptions = {}): Promise<Profile> {
+    const answer = await this.call({ method: 'POST', path: PROFILE_PATH, address, body, platform: options.platform });
+    return (answer as { data: Profile }).data;
+  }
+
+  /** The profile; `CrosswalkNotFoundError` (`profile_does_not_exist`) when there is none. */
+  async getProfile(address: ProfileAddress): Promise<Profile> {
+    const answer = await this.call({ method: 'GET', path: PROFILE_PATH, address });
+    return (answer as { data: Profile }).data;
+  }
+
+  /** Changes the fields given (`null` clears one) and returns the profile. */
+  async updateProfile(address: ProfileAddress, body: ProfileRequest, options: ProfileWriteOptions = {}): Promise<Profile> {
+    const answer = await this.call({ method: 'PATCH', path: PROFILE_PATH, address, body, platform: options.platform });
+    return (answer as { data: Profile }).data;
+  }
+
+  /** Deletes the profile with its identifiers, attributes and devices. */
+  async deleteProfile(address: ProfileAddress): Promise<void> {
+    await this.call({ method: 'DELETE', path: PROFILE_PATH, address });
+  }
+
+  /**
+   * Sets (a string or number) or clears (`null`) the identifiers given; the others are kept.
+   * Does not create the profile: `CrosswalkNotFoundError` (`profile_not_found`) when there is none.
+   */
+  async setIntegrationIdentifiers(address: ProfileAddress, identifiers: IntegrationIdentifiersUpdate): Promise<void> {
+    await this.call({ method: 'POST', path: IDENTIFIERS_PATH, address, body: identifiers });
+  }
+
+  /** All 16 identifiers of the profile, `null` where unset. */
+  async getIntegrationIdentifiers(address: ProfileAddress): Promise<IntegrationIdentifiers> {
+    return (await this.call({ method: 'GET', path: IDENTIFIERS_PATH, address })) as IntegrationIdentifiers;
+  }
+
+  /** Sends one request and returns the parsed success body (undefined when empty). */
+  private async call({ method, path, address, body, platform }: Call): Promise<unknown> {
+    const headers: Record<string, string> = {
+      authorization: this.authorization,
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...addressHeaders(address),
+    };
+    if (platform !== undefined) headers['adapty-platform'] = platform;
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) init.body = JSON.stringify(body);
+
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetch(this.baseUrl + path, { ...init, signal: controller.signal });
+      text = await response.text();
+    } catch (error) {
+      if (timedOut) throw new CrosswalkTimeoutError(this.timeoutMs);
+      throw new CrosswalkNetworkError(`${method} ${this.baseUrl + path} failed: ${describe(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+
+    const parsed = parseBody(text);
+    if (!response.ok) {
+      throw errorFromResponse({ status: response.status, body: parsed, retryAfter: retryAfter(response.headers) });
+    }
+    if (text === '') return undefined;
+    if (typeof parsed !== 'object' || parsed === null) {
+      throw new CrosswalkError({ status: response.status, body: parsed }, 'unknown', [
+        { source: null, errors: ['The server answered with a body that is not JSON.'] },
+      ]);
+    }
+    return parsed;
+  }
+}

@@ -1,0 +1,134 @@
+/** Error codes Crosswalk (and Adapty, for these operations) puts in `error_code`. */
+export type KnownErrorCode =
+  | 'not_authenticated'
+  | 'unauthorized'
+  | 'validation_error'
+  | 'parse_error'
+  | 'profile_does_not_exist'
+  | 'profile_not_found'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'request_timeout'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'headers_too_large'
+  | 'internal_error'
+  | 'service_unavailable'
+  /** The answer was not an error envelope (e.g. an HTML page from a proxy). */
+  | 'unknown';
+
+/** A known code, or any other string a server may send. */
+export type ErrorCode = KnownErrorCode | (string & {});
+
+/** One item of the envelope: `source` is a field, a header, `non_field_errors` or `null`. */
+export interface ErrorItem {
+  source: string | null;
+  errors: string[];
+}
+
+/** An HTTP answer that was not a success. */
+export interface ErrorResponse {
+  status: number;
+  /** The body: the parsed JSON when it is JSON, else the text ('' when empty). */
+  body: unknown;
+  /** The `Retry-After` header in seconds, when given as a number. */
+  retryAfter?: number;
+}
+
+const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['profile_does_not_exist', 'profile_not_found']);
+const VALIDATION_CODES: ReadonlySet<string> = new Set(['validation_error', 'parse_error']);
+const AUTH_CODES: ReadonlySet<string> = new Set(['not_authenticated', 'unauthorized']);
+
+/**
+ * The server answered with an error. Subclasses name the common cases; anything else is a
+ * plain `CrosswalkError` (check `status` and `errorCode`).
+ */
+export class CrosswalkError extends Error {
+  /** The HTTP status. */
+  readonly status: number;
+  /** The envelope's `error_code`, or `'unknown'` when the body was not an envelope. */
+  readonly errorCode: ErrorCode;
+  /** The envelope's items; bare-string items (as in some Adapty answers) get `source: null`. */
+  readonly errors: ErrorItem[];
+  /** The whole body: parsed JSON when it was JSON, else the text. */
+  readonly body: unknown;
+  /** Seconds to wait before retrying, from `Retry-After` (e.g. on 429 `rate_limited`). */
+  readonly retryAfter: number | undefined;
+
+  constructor(response: ErrorResponse, errorCode: ErrorCode, errors: ErrorItem[]) {
+    const detail = errors.flatMap((item) => item.errors).join(' ');
+    super(`${response.status} ${errorCode}${detail ? `: ${detail}` : ''}`);
+    this.name = new.target.name;
+    this.status = response.status;
+    this.errorCode = errorCode;
+    this.errors = errors;
+    this.body = response.body;
+    this.retryAfter = response.retryAfter;
+  }
+
+  /** The messages reported for one source (a field, a header, `non_field_errors` or `null`). */
+  messagesFor(source: string | null): string[] {
+    return this.errors.filter((item) => item.source === source).flatMap((item) => item.errors);
+  }
+}
+
+/** 404 `profile_does_not_exist` (profile operations) or `profile_not_found` (identifier operations). */
+export class CrosswalkNotFoundError extends CrosswalkError {}
+
+/** 400 `validation_error` or `parse_error`: see `errors` for the fields and headers at fault. */
+export class CrosswalkValidationError extends CrosswalkError {}
+
+/** 401 `not_authenticated` (no usable key) or `unauthorized` (unknown or revoked key). */
+export class CrosswalkAuthError extends CrosswalkError {}
+
+/** The request got no answer: connection refused, reset, DNS failure and the like. */
+export class CrosswalkNetworkError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** No complete answer arrived within `timeoutMs`; the request was aborted. */
+export class CrosswalkTimeoutError extends CrosswalkNetworkError {
+  constructor(readonly timeoutMs: number) {
+    super(`No answer within ${timeoutMs} ms`);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The envelope's items, or undefined when `errors` is not a list of items or strings. */
+function readItems(errors: unknown): ErrorItem[] | undefined {
+  if (!Array.isArray(errors)) return undefined;
+  const items: ErrorItem[] = [];
+  const loose: string[] = [];
+  for (const item of errors) {
+    if (typeof item === 'string') loose.push(item);
+    else if (
+      isObject(item) &&
+      (item.source === null || item.source === undefined || typeof item.source === 'string') &&
+      Array.isArray(item.errors) &&
+      item.errors.every((message) => typeof message === 'string')
+    ) {
+      items.push({ source: item.source ?? null, errors: item.errors as string[] });
+    } else return undefined;
+  }
+  if (loose.length > 0) items.push({ source: null, errors: loose });
+  return items;
+}
+
+/** The typed error for an answer that was not a success. */
+export function errorFromResponse(response: ErrorResponse): CrosswalkError {
+  const body = response.body;
+  const items = isObject(body) && typeof body.error_code === 'string' ? readItems(body.errors) : undefined;
+  if (!items || !isObject(body)) return new CrosswalkError(response, 'unknown', []);
+  const code = body.error_code as string;
+  if (NOT_FOUND_CODES.has(code)) return new CrosswalkNotFoundError(response, code, items);
+  if (VALIDATION_CODES.has(code)) return new CrosswalkValidationError(response, code, items);
+  if (AUTH_CODES.has(code)) return new CrosswalkAuthError(response, code, items);
+  return new CrosswalkError(response, code, items);
+}

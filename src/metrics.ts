@@ -1,0 +1,50 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Config } from './config.js';
+
+/** Everything Crosswalk counts, in one Prometheus registry of its own. */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'crosswalk_http_requests_total',
+    help: 'HTTP requests answered, by route template, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'crosswalk_http_request_duration_seconds',
+    help: 'Time from receiving a request to answering it, by route template, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly queryDuration = new Histogram({
+    name: 'crosswalk_db_query_duration_seconds',
+    help: 'Time of each database statement, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+
+  readonly identifierWrites = new Counter({
+    name: 'crosswalk_identifier_writes_total',
+    help: 'Integration identifiers written, by key and operation (set or clear).',
+    labelNames: ['key', 'operation'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  observeQuery(milliseconds: number, failed: boolean): void {
+    this.queryDuration.observe({ outcome: failed ? 'error' : 'ok' }, milliseconds / 1000);
+  }
+}
+
+/** The process's metrics, or none when METRICS_ENABLED is off. */
+export function createMetrics(config: Pick<Config, 'metricsEnabled'>): Metrics | undefined {
+  return config.metricsEnabled ? new Metrics() : undefined;
+}

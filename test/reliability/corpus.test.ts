@@ -1,0 +1,553 @@
+/**
+ * A fixed corpus of the nastiest requests found or thought of, each with its exact answer. Every
+ * refused request is also checked to have written nothing (all data tables compared before and
+ * after) and every answer to carry no internals.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import {
+  createTestContext,
+  DATABASES,
+  envelope,
+  IDENTIFIERS_PATH,
+  PROFILE_PATH,
+  queryRows,
+  type Tenant,
+  type TestContext,
+} from '../helpers.js';
+import {
+  assertEnvelope,
+  assertNoInternals,
+  assertPrototypeClean,
+  prototypeKeys,
+  type SentRequest,
+  snapshot,
+} from './support.js';
+
+const KIB = 1024;
+const NO_IDENTIFIER = envelope(400, 'validation_error', ['non_field_errors', 'At least one integration identifier must be provided.']);
+const NOT_AN_OBJECT = envelope(400, 'validation_error', ['non_field_errors', 'Expected a JSON object of integration identifiers.']);
+const NOT_EXACT = 'This number cannot be stored exactly; send it as a string.';
+const BAD_TYPE = 'Must be a string, a number or null.';
+const NOT_UTF8 = envelope(400, 'parse_error', [null, 'JSON parse error - body is not valid UTF-8']);
+const TOO_LARGE = envelope(413, 'payload_too_large', ['non_field_errors', 'The request body must not be larger than 65536 bytes.']);
+const ONCE = 'This header must be sent only once.';
+const NOT_AUTHENTICATED = envelope(401, 'not_authenticated', ['non_field_errors', 'Authentication credentials were not provided.']);
+
+/** A JSON text of exactly `size` bytes: the object, padded with spaces before its closing brace. */
+function padded(json: string, size: number): string {
+  assert.ok(json.endsWith('}'));
+  const text = json.slice(0, -1) + ' '.repeat(size - Buffer.byteLength(json)) + '}';
+  assert.equal(Buffer.byteLength(text), size);
+  return text;
+}
+
+const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends bytes over a real TCP connection and reads the answer until the server closes it. */
+function rawHttp(port: number, request: string | Buffer): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      if (split < 0) return reject(new Error(`not an HTTP answer: ${JSON.stringify(text)}`));
+      const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine!)?.[1]), headers, body: text.slice(split + 4) });
+    });
+    socket.write(request);
+  });
+}
+
+for (const kind of DATABASES) {
+  describe(`corpus of nasty requests (${kind})`, () => {
+    let ctx: TestContext;
+    let a: Tenant;
+    let b: Tenant;
+    let port: number;
+    let counter = 0;
+    const prototypeBefore = prototypeKeys();
+
+    before(async () => {
+      ctx = await createTestContext(kind);
+      a = await ctx.newTenant();
+      b = await ctx.newTenant();
+      await ctx.app.listen({ host: '127.0.0.1', port: 0 });
+      port = (ctx.app.server.address() as net.AddressInfo).port;
+    });
+    after(() => ctx.close());
+
+    async function inject(request: SentRequest): Promise<LightMyRequestResponse> {
+      const options: InjectOptions = { method: request.method as 'GET', url: request.url, headers: request.headers };
+      if (request.payload !== undefined) options.payload = request.payload;
+      const res = await ctx.app.inject(options);
+      assert.ok(res.statusCode < 500, `5xx: ${res.statusCode} ${res.body}`);
+      if (res.statusCode >= 400 && request.method !== 'HEAD') {
+        assertEnvelope(res);
+        assertNoInternals(res, request);
+      }
+      assertPrototypeClean(prototypeBefore);
+      return res;
+    }
+
+    /** A profile of tenant A with two identifiers and an attribute, so that any change shows. */
+    async function victim(owner: Tenant = a) {
+      const cuid = `corpus-${++counter}-${randomUUID().slice(0, 8)}`;
+      const headers = { ...owner.auth, 'adapty-customer-user-id': cuid, 'content-type': 'application/json' };
+      const created = await inject({ method: 'POST', url: PROFILE_PATH, headers, payload: JSON.stringify({ first_name: 'Orig', custom_attributes: [{ key: 'tier', value: 'gold' }] }) });
+      assert.equal(created.statusCode, 200, created.body);
+      const set = await inject({ method: 'POST', url: IDENTIFIERS_PATH, headers, payload: '{"appsflyer_id":"orig-af","branch_id":"orig-br"}' });
+      assert.equal(set.statusCode, 200, set.body);
+      return { cuid, headers, profileId: (created.json() as { data: { profile_id: string } }).data.profile_id };
+    }
+
+    /** The request is answered exactly `expected` and every data table is as it was. */
+    async function refused(request: SentRequest, expected: ReturnType<typeof envelope>) {
+      const before = await snapshot(ctx.database);
+      const res = await inject(request);
+      assert.equal(res.statusCode, expected.status_code, res.body);
+      assert.deepEqual(res.json(), expected);
+      assert.deepEqual(await snapshot(ctx.database), before, 'a refused request changed the database');
+      return res;
+    }
+
+    async function identifiersOf(headers: Record<string, string>) {
+      const res = await inject({ method: 'GET', url: IDENTIFIERS_PATH, headers });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json() as Record<string, string | null>;
+    }
+
+    const setIds = (headers: Record<string, string | string[]>, payload: string | Buffer): SentRequest => ({ method: 'POST', url: IDENTIFIERS_PATH, headers, payload });
+
+    describe('set integration identifiers', () => {
+      test('{"__proto__":{"appsflyer_id":"x"}} names no identifier: 400, nothing written, prototype untouched', async () => {
+        const v = await victim();
+        await refused(setIds(v.headers, '{"__proto__":{"appsflyer_id":"x"}}'), NO_IDENTIFIER);
+        await refused(setIds(v.headers, '{"constructor":{"prototype":{"appsflyer_id":"x"}}}'), NO_IDENTIFIER);
+        await refused(setIds(v.headers, '{"prototype":{"appsflyer_id":"x"},"__proto__":null}'), NO_IDENTIFIER);
+        assert.equal((await identifiersOf(v.headers)).appsflyer_id, 'orig-af');
+      });
+
+      test('__proto__ beside a real key: only the real key is written', async () => {
+        const v = await victim();
+        const res = await inject(setIds(v.headers, '{"__proto__":{"appsflyer_id":"evil","polluted":"yes"},"branch_id":"new-br"}'));
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.body, '');
+        const ids = await identifiersOf(v.headers);
+        assert.equal(ids.appsflyer_id, 'orig-af');
+        assert.equal(ids.branch_id, 'new-br');
+        assert.deepEqual(Object.keys(ids).length, 16);
+      });
+
+      test('numbers JSON cannot carry exactly are refused: 1e400, -1e400, 2^64, 2^53+1, 1e21, 1e-7', async () => {
+        const v = await victim();
+        for (const literal of ['1e400', '-1e400', '18446744073709551616', '9007199254740993', '1e21', '1e-7', '1.7976931348623157e309']) {
+          await refused(setIds(v.headers, `{"appsflyer_id":${literal}}`), envelope(400, 'validation_error', ['appsflyer_id', NOT_EXACT]));
+        }
+      });
+
+      test('numbers that parse to an exact decimal are stored as that decimal: -0, 1E2, 1e-400 (underflows to 0), 0.10', async () => {
+        // The documented rule looks at the parsed number: -0 and 1e-400 are the number 0, whose
+        // decimal text needs no exponent. (A client that needs "1e-400" kept must send a string.)
+        const v = await victim();
+        const cases: [string, string][] = [['-0', '0'], ['1E2', '100'], ['1e-400', '0'], ['0.10', '0.1'], ['9007199254740991', '9007199254740991'], ['-12.5', '-12.5']];
+        for (const [literal, stored] of cases) {
+          const res = await inject(setIds(v.headers, `{"adjust_device_id":${literal}}`));
+          assert.equal(res.statusCode, 200, `${literal}: ${res.body}`);
+          assert.equal((await identifiersOf(v.headers)).adjust_device_id, stored, literal);
+        }
+      });
+
+      test('a key given twice in the raw JSON: the last one counts, as JSON.parse keeps it', async () => {
+        const v = await victim();
+        const res = await inject(setIds(v.headers, '{"appsflyer_id":"a","appsflyer_id":"b"}'));
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal((await identifiersOf(v.headers)).appsflyer_id, 'b');
+        // The last value decides validity too: a bad last value refuses the request.
+        await refused(setIds(v.headers, '{"appsflyer_id":"ok","appsflyer_id":true}'), envelope(400, 'validation_error', ['appsflyer_id', BAD_TYPE]));
+        // ...and a good last value wins over a bad first one.
+        const ok = await inject(setIds(v.headers, '{"branch_id":[1,2],"branch_id":"fine"}'));
+        assert.equal(ok.statusCode, 200, ok.body);
+        assert.equal((await identifiersOf(v.headers)).branch_id, 'fine');
+      });
+
+      test('all bad keys are reported together, in schema order, and the good key is not written', async () => {
+        const v = await victim();
+        await refused(
+          setIds(v.headers, '{"branch_id":"   ","adjust_device_id":"fine","appsflyer_id":{"x":1},"mixpanel_user_id":1e400,"amplitude_user_id":false}'),
+          envelope(
+            400,
+            'validation_error',
+            ['amplitude_user_id', BAD_TYPE],
+            ['appsflyer_id', BAD_TYPE],
+            ['branch_id', 'This field may not be blank; use null to clear it.'],
+            ['mixpanel_user_id', NOT_EXACT],
+          ),
+        );
+        assert.equal((await identifiersOf(v.headers)).adjust_device_id, null);
+      });
+
+      test('length is counted in characters: 512 emoji (2,048 bytes) are kept exactly, 513 are refused', async () => {
+        const v = await victim();
+        const ok = await inject(setIds(v.headers, JSON.stringify({ appsflyer_id: '😀'.repeat(512) })));
+        assert.equal(ok.statusCode, 200, ok.body);
+        assert.equal((await identifiersOf(v.headers)).appsflyer_id, '😀'.repeat(512));
+        await refused(setIds(v.headers, JSON.stringify({ appsflyer_id: '😀'.repeat(513) })), envelope(400, 'validation_error', ['appsflyer_id', 'Ensure this field has no more than 512 characters.']));
+        await refused(setIds(v.headers, JSON.stringify({ appsflyer_id: 'x'.repeat(513) })), envelope(400, 'validation_error', ['appsflyer_id', 'Ensure this field has no more than 512 characters.']));
+        // Surrounding white space is trimmed before the length is counted.
+        const trimmed = await inject(setIds(v.headers, JSON.stringify({ branch_id: `  ${'y'.repeat(512)}\n\t` })));
+        assert.equal(trimmed.statusCode, 200, trimmed.body);
+        assert.equal((await identifiersOf(v.headers)).branch_id, 'y'.repeat(512));
+      });
+
+      test('NUL characters in a value are stored exactly, or refused with a field error; never a 5xx', async () => {
+        const v = await victim();
+        const before = await snapshot(ctx.database);
+        const res = await inject(setIds(v.headers, '{"appsflyer_id":"a\\u0000b"}'));
+        if (res.statusCode === 200) {
+          assert.equal((await identifiersOf(v.headers)).appsflyer_id, 'a\u0000b');
+        } else {
+          assert.equal(res.statusCode, 400, res.body);
+          const body = res.json() as { error_code: string; errors: { source: string }[] };
+          assert.equal(body.error_code, 'validation_error');
+          assert.deepEqual(body.errors.map((e) => e.source), ['appsflyer_id']);
+          assert.deepEqual(await snapshot(ctx.database), before);
+        }
+      });
+
+      test('a lone surrogate (\\ud800) is never silently replaced: stored exactly or refused with a field error', async () => {
+        // Bytes that are not UTF-8 are refused so that "no replacement characters are ever stored";
+        // the same must hold for a JSON escape that names half a surrogate pair.
+        const v = await victim();
+        const before = await snapshot(ctx.database);
+        const res = await inject(setIds(v.headers, '{"appsflyer_id":"id-\\ud800"}'));
+        if (res.statusCode === 200) {
+          const stored = (await identifiersOf(v.headers)).appsflyer_id;
+          const codes = [...(stored ?? '')].map((c) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
+          assert.equal(stored, 'id-\ud800', `accepted with 200 but stored as ${codes.join(' ')}`);
+        } else {
+          assert.equal(res.statusCode, 400, res.body);
+          const body = res.json() as { error_code: string; errors: { source: string }[] };
+          assert.equal(body.error_code, 'validation_error');
+          assert.deepEqual(body.errors.map((e) => e.source), ['appsflyer_id']);
+          assert.deepEqual(await snapshot(ctx.database), before);
+        }
+      });
+
+      test('10,000- and 32,000-deep nested arrays under the 64 KiB limit: a plain 400, nothing written', async () => {
+        const v = await victim();
+        for (const depth of [10_000, 32_000]) {
+          await refused(setIds(v.headers, `{"appsflyer_id":${nestedArrays(depth)}}`), envelope(400, 'validation_error', ['appsflyer_id', BAD_TYPE]));
+          await refused(setIds(v.headers, nestedArrays(depth)), NOT_AN_OBJECT);
+        }
+        // 10,000-deep objects under an unknown key are ignored with it.
+        const deep = '{"x":'.repeat(10_000) + '1' + '}'.repeat(10_000);
+        const res = await inject(setIds(v.headers, `{"ignored":${deep},"branch_id":"after-deep"}`));
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal((await identifiersOf(v.headers)).branch_id, 'after-deep');
+      });
+
+      test('a body of exactly 64 KiB is read; 64 KiB + 1 byte is a 413 and writes nothing', async () => {
+        const v = await victim();
+        const exact = await inject(setIds(v.headers, padded('{"branch_id":"sixty-four"}', 64 * KIB)));
+        assert.equal(exact.statusCode, 200, exact.body);
+        assert.equal((await identifiersOf(v.headers)).branch_id, 'sixty-four');
+        await refused(setIds(v.headers, padded('{"branch_id":"one-more"}', 64 * KIB + 1)), TOO_LARGE);
+        await refused(setIds(v.headers, padded('{"branch_id":"one-more"}', 1024 * KIB)), TOO_LARGE);
+      });
+
+      test('invalid UTF-8 in every form is a parse_error and writes nothing', async () => {
+        const v = await victim();
+        const forms: number[][] = [[0xff], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0x80], [0xe2, 0x82]];
+        for (const bytes of forms) {
+          const payload = Buffer.concat([Buffer.from('{"appsflyer_id":"x'), Buffer.from(bytes), Buffer.from('"}')]);
+          await refused(setIds(v.headers, payload), NOT_UTF8);
+        }
+        // Cut off in the middle of a character, at the very end of the body.
+        await refused(setIds(v.headers, Buffer.concat([Buffer.from('{"appsflyer_id":"x"}'), Buffer.from([0xf0, 0x9f])])), NOT_UTF8);
+      });
+
+      test('a UTF-8 byte order mark before the JSON is ignored (RFC 8259 §8.1)', async () => {
+        const v = await victim();
+        const res = await inject(setIds(v.headers, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"branch_id":"bom"}')])));
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal((await identifiersOf(v.headers)).branch_id, 'bom');
+      });
+
+      test('JSON that is not an object, and bodies with no known key', async () => {
+        const v = await victim();
+        for (const payload of ['null', '[]', '"appsflyer_id"', '1', 'true', '[{"appsflyer_id":"x"}]']) await refused(setIds(v.headers, payload), NOT_AN_OBJECT);
+        for (const payload of ['{}', '{"unknown":"x"}', '{"APPSFLYER_ID":"x"}', '{"appsflyer_id ":"x"}']) await refused(setIds(v.headers, payload), NO_IDENTIFIER);
+        await refused({ method: 'POST', url: IDENTIFIERS_PATH, headers: { ...v.headers, 'content-length': '0' } }, NO_IDENTIFIER);
+      });
+
+      test('media types: text/plain and a missing type are 415; charsets other than UTF-8 are 415', async () => {
+        const v = await victim();
+        const media = envelope(415, 'unsupported_media_type', ['non_field_errors', 'Unsupported media type: send the body as application/json.']);
+        await refused(setIds({ ...v.headers, 'content-type': 'text/plain' }, '{"appsflyer_id":"x"}'), media);
+        await refused(setIds({ ...v.headers, 'content-type': 'application/x-www-form-urlencoded' }, 'appsflyer_id=x'), media);
+        const { 'content-type': _omit, ...untyped } = v.headers;
+        await refused(setIds(untyped, '{"appsflyer_id":"x"}'), media);
+        for (const charset of ['latin1', 'utf-16', 'UTF-32']) {
+          await refused(
+            setIds({ ...v.headers, 'content-type': `application/json; charset=${charset}` }, '{"appsflyer_id":"x"}'),
+            envelope(415, 'unsupported_media_type', ['non_field_errors', `Unsupported charset "${charset.toLowerCase()}": send JSON in UTF-8.`]),
+          );
+        }
+      });
+
+      test('a doubled adapty-customer-user-id or adapty-profile-id header is a 400 naming it, even with equal values', async () => {
+        const v = await victim();
+        await refused(setIds({ ...v.headers, 'adapty-customer-user-id': [v.cuid, v.cuid] }, '{"appsflyer_id":"dup"}'), envelope(400, 'validation_error', ['adapty-customer-user-id', ONCE]));
+        await refused(setIds({ ...v.headers, 'adapty-customer-user-id': [v.cuid, 'other'] }, '{"appsflyer_id":"dup"}'), envelope(400, 'validation_error', ['adapty-customer-user-id', ONCE]));
+        const { 'adapty-customer-user-id': _cuid, ...byId } = v.headers;
+        await refused(setIds({ ...byId, 'adapty-profile-id': [v.profileId, v.profileId] }, '{"appsflyer_id":"dup"}'), envelope(400, 'validation_error', ['adapty-profile-id', ONCE]));
+      });
+
+      test('Authorization sent twice is refused as not authenticated (401), whichever key comes first', async () => {
+        // Node keeps only the first Authorization line; a request with two keys is ambiguous and
+        // must not be served as the first key's app.
+        const v = await victim();
+        await refused(setIds({ ...v.headers, authorization: [a.auth.authorization, b.auth.authorization] }, '{"appsflyer_id":"two-keys"}'), NOT_AUTHENTICATED);
+        await refused(setIds({ ...v.headers, authorization: [b.auth.authorization, a.auth.authorization] }, '{"appsflyer_id":"two-keys"}'), NOT_AUTHENTICATED);
+        assert.equal((await identifiersOf(v.headers)).appsflyer_id, 'orig-af');
+      });
+
+      test('a 10 KiB customer user id header is a 400 and creates nothing; 256 characters are fine', async () => {
+        const long = 'u'.repeat(10 * KIB);
+        const headers = { ...a.auth, 'adapty-customer-user-id': long, 'content-type': 'application/json' };
+        const tooLong = envelope(400, 'validation_error', ['adapty-customer-user-id', 'Ensure this header has no more than 256 characters.']);
+        await refused(setIds(headers, '{"appsflyer_id":"x"}'), tooLong);
+        await refused({ method: 'POST', url: PROFILE_PATH, headers, payload: '{}' }, tooLong);
+        await refused({ method: 'POST', url: PROFILE_PATH, headers: { ...headers, 'adapty-customer-user-id': 'u'.repeat(257) }, payload: '{}' }, tooLong);
+        const ok = await inject({ method: 'POST', url: PROFILE_PATH, headers: { ...headers, 'adapty-customer-user-id': 'u'.repeat(256) }, payload: '{}' });
+        assert.equal(ok.statusCode, 200, ok.body);
+      });
+
+      test('an unknown profile is a 404 profile_not_found and nothing is created', async () => {
+        await refused(setIds({ ...a.auth, 'adapty-customer-user-id': `ghost-${randomUUID()}`, 'content-type': 'application/json' }, '{"appsflyer_id":"x"}'), envelope(404, 'profile_not_found', [null, 'Profile not found']));
+        await refused(setIds({ ...a.auth, 'adapty-profile-id': randomUUID(), 'content-type': 'application/json' }, '{"appsflyer_id":"x"}'), envelope(404, 'profile_not_found', [null, 'Profile not found']));
+      });
+    });
+
+    describe('profiles', () => {
+      const profileRequest = (method: string, headers: Record<string, string>, payload?: string | Buffer): SentRequest =>
+        payload === undefined ? { method, url: PROFILE_PATH, headers } : { method, url: PROFILE_PATH, headers, payload };
+
+      async function customAttributesOf(headers: Record<string, string>) {
+        const res = await inject(profileRequest('GET', headers));
+        assert.equal(res.statusCode, 200, res.body);
+        return (res.json() as { data: { custom_attributes: { key: string; value: unknown }[] } }).data.custom_attributes;
+      }
+
+      test('custom attribute keys __proto__, constructor and prototype are plain keys', async () => {
+        const v = await victim();
+        const res = await inject(profileRequest('PATCH', v.headers, JSON.stringify({ custom_attributes: [{ key: '__proto__', value: 'x' }, { key: 'constructor', value: 1 }, { key: 'prototype', value: 'p' }] })));
+        assert.equal(res.statusCode, 200, res.body);
+        const expected = [{ key: '__proto__', value: 'x' }, { key: 'constructor', value: 1 }, { key: 'prototype', value: 'p' }, { key: 'tier', value: 'gold' }];
+        assert.deepEqual((res.json() as { data: { custom_attributes: unknown } }).data.custom_attributes, expected);
+        assert.deepEqual(await customAttributesOf(v.headers), expected);
+        const rows = await queryRows(ctx.database, `select key, value from custom_attributes where profile_id = '${v.profileId}' order by key`);
+        assert.deepEqual(rows.map((r) => r.key), ['__proto__', 'constructor', 'prototype', 'tier']);
+        // And they delete like any other key.
+        const removed = await inject(profileRequest('PATCH', v.headers, JSON.stringify({ custom_attributes: [{ key: '__proto__', value: null }, { key: 'constructor', value: '' }] })));
+        assert.equal(removed.statusCode, 200, removed.body);
+        assert.deepEqual(await customAttributesOf(v.headers), [{ key: 'prototype', value: 'p' }, { key: 'tier', value: 'gold' }]);
+      });
+
+      test('__proto__ and constructor.prototype in a profile body are ignored and pollute nothing', async () => {
+        const v = await victim();
+        const res = await inject(profileRequest('PATCH', v.headers, '{"__proto__":{"first_name":"evil","polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"last_name":"Kept"}'));
+        assert.equal(res.statusCode, 200, res.body);
+        const [row] = await queryRows(ctx.database, `select first_name, last_name from profiles where id = '${v.profileId}'`);
+        assert.deepEqual({ ...row }, { first_name: 'Orig', last_name: 'Kept' });
+        const meta = await inject(profileRequest('PATCH', v.headers, '{"installation_meta":{"device_id":"11111111-2222-4333-8444-555555555555","__proto__":{"os":"evil"},"os":"iOS 18"}}'));
+        assert.equal(meta.statusCode, 200, meta.body);
+        const [device] = await queryRows(ctx.database, `select meta from installations where profile_id = '${v.profileId}'`);
+        assert.deepEqual(JSON.parse(String(device!.meta)), { os: 'iOS 18' });
+      });
+
+      test('31 custom attributes on a create: 400 on custom_attributes and no profile is created', async () => {
+        const cuid = `over-${randomUUID()}`;
+        const many = Array.from({ length: 31 }, (_, i) => ({ key: `k${i}`, value: i }));
+        await refused(
+          profileRequest('POST', { ...a.auth, 'adapty-customer-user-id': cuid, 'content-type': 'application/json' }, JSON.stringify({ first_name: 'Over', custom_attributes: many })),
+          envelope(400, 'validation_error', ['custom_attributes', 'A profile can have at most 30 custom attributes.']),
+        );
+        // On an existing profile with one attribute, 30 new ones make 31: refused, nothing changes.
+        const v = await victim();
+        await refused(
+          profileRequest('PATCH', v.headers, JSON.stringify({ first_name: 'Changed', custom_attributes: many.slice(0, 30) })),
+          envelope(400, 'validation_error', ['custom_attributes', 'A profile can have at most 30 custom attributes.']),
+        );
+      });
+
+      test('a custom attribute value of 1e400 (Infinity after parsing) is a field error', async () => {
+        const v = await victim();
+        await refused(
+          profileRequest('PATCH', v.headers, '{"custom_attributes":[{"key":"n","value":1e400},{"key":"ok","value":1}]}'),
+          envelope(400, 'validation_error', ['custom_attributes.0.value', 'Must be a string, a number, or null (or "") to delete the attribute.']),
+        );
+      });
+
+      test('att_status -0 is 0; 1e400 and 1.5 are refused', async () => {
+        const v = await victim();
+        const res = await inject(profileRequest('PATCH', v.headers, '{"att_status":-0}'));
+        assert.equal(res.statusCode, 200, res.body);
+        const [row] = await queryRows(ctx.database, `select att_status from profiles where id = '${v.profileId}'`);
+        assert.equal(Number(row!.att_status), 0);
+        for (const literal of ['1e400', '1.5', '"1"', 'true']) {
+          await refused(profileRequest('PATCH', v.headers, `{"att_status":${literal}}`), envelope(400, 'validation_error', ['att_status', 'Must be one of 0, 1, 2, 3 or null.']));
+        }
+      });
+
+      test('10,000-deep nested arrays as custom_attributes: a field error, nothing written', async () => {
+        const v = await victim();
+        await refused(
+          profileRequest('PATCH', v.headers, `{"first_name":"Deep","custom_attributes":${nestedArrays(10_000)}}`),
+          envelope(400, 'validation_error', ['custom_attributes.0', 'Must be an object with "key" and "value".']),
+        );
+      });
+
+      test('NUL characters in first_name, a custom attribute value and installation_meta: stored exactly or a field error; never a 5xx', async () => {
+        const cases: { payload: unknown; source: string; read: (profileId: string) => Promise<unknown>; expected: unknown }[] = [
+          {
+            payload: { first_name: 'Nul\u0000Name' },
+            source: 'first_name',
+            read: async (id) => (await queryRows(ctx.database, `select first_name from profiles where id = '${id}'`))[0]!.first_name,
+            expected: 'Nul\u0000Name',
+          },
+          {
+            payload: { custom_attributes: [{ key: 'nul', value: 'a\u0000b' }] },
+            source: 'custom_attributes.0.value',
+            read: async (id) => (await queryRows(ctx.database, `select value from custom_attributes where profile_id = '${id}' and key = 'nul'`))[0]?.value,
+            expected: 'a\u0000b',
+          },
+          {
+            payload: { installation_meta: { device_id: '11111111-2222-4333-8444-555555555555', device: 'Phone\u0000X' } },
+            source: 'installation_meta.device',
+            read: async (id) => JSON.parse(String((await queryRows(ctx.database, `select meta from installations where profile_id = '${id}'`))[0]?.meta)).device,
+            expected: 'Phone\u0000X',
+          },
+        ];
+        for (const { payload, source, read, expected } of cases) {
+          const v = await victim();
+          const before = await snapshot(ctx.database);
+          const res = await inject(profileRequest('PATCH', v.headers, JSON.stringify(payload)));
+          if (res.statusCode === 200) {
+            assert.equal(await read(v.profileId), expected, source);
+          } else {
+            assert.equal(res.statusCode, 400, `${source}: ${res.body}`);
+            assert.deepEqual((res.json() as { errors: { source: string }[] }).errors.map((e) => e.source), [source]);
+            assert.deepEqual(await snapshot(ctx.database), before);
+          }
+        }
+      });
+
+      test('invalid UTF-8 and an oversized body on PATCH write nothing', async () => {
+        const v = await victim();
+        await refused(profileRequest('PATCH', v.headers, Buffer.concat([Buffer.from('{"first_name":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])), NOT_UTF8);
+        await refused(profileRequest('PATCH', v.headers, padded('{"first_name":"Big"}', 64 * KIB + 1)), TOO_LARGE);
+      });
+
+      test('DELETE with a broken JSON body is a parse_error and deletes nothing', async () => {
+        const v = await victim();
+        const res = await refused(profileRequest('DELETE', v.headers, '{"x":'), envelope(400, 'parse_error', [null, 'JSON parse error - Unexpected end of JSON input']));
+        assert.equal(res.statusCode, 400);
+        assert.equal((await customAttributesOf(v.headers)).length, 1);
+      });
+
+      test('create with both headers, when another profile holds the customer user id: 400, nothing written', async () => {
+        const v = await victim();
+        await refused(
+          profileRequest('POST', { ...a.auth, 'adapty-profile-id': randomUUID(), 'adapty-customer-user-id': v.cuid, 'content-type': 'application/json' }, '{"first_name":"Thief"}'),
+          envelope(400, 'validation_error', ['adapty-customer-user-id', 'This customer user id already belongs to another profile.']),
+        );
+      });
+    });
+
+    describe('real HTTP', () => {
+      const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
+
+      test('a UTF-8 customer user id header is read as UTF-8', async () => {
+        const cuid = 'ユーザー-😀';
+        const request = Buffer.concat([
+          Buffer.from(`POST ${PROFILE_PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: ${a.auth.authorization}\r\nadapty-customer-user-id: `),
+          Buffer.from(cuid, 'utf8'),
+          Buffer.from('\r\nContent-Length: 0\r\n\r\n'),
+        ]);
+        const res = await rawHttp(port, request);
+        assert.equal(res.status, 200, res.body);
+        assert.equal((JSON.parse(res.body) as { data: { customer_user_id: string } }).data.customer_user_id, cuid);
+      });
+
+      test('doubled addressing headers over the wire are a 400 naming the header', async () => {
+        const res = await rawHttp(port, head([`GET ${PROFILE_PATH} HTTP/1.1`, 'Host: x', 'Connection: close', `Authorization: ${a.auth.authorization}`, 'adapty-customer-user-id: one', 'adapty-customer-user-id: two']));
+        assert.equal(res.status, 400);
+        assert.deepEqual(JSON.parse(res.body), envelope(400, 'validation_error', ['adapty-customer-user-id', ONCE]));
+      });
+
+      test('two Authorization lines over the wire: 401 not_authenticated, nothing written', async () => {
+        const v = await victim();
+        const before = await snapshot(ctx.database);
+        const body = '{"appsflyer_id":"two-keys"}';
+        const res = await rawHttp(port, head([`POST ${IDENTIFIERS_PATH} HTTP/1.1`, 'Host: x', 'Connection: close', `Authorization: ${a.auth.authorization}`, `Authorization: ${b.auth.authorization}`, `adapty-customer-user-id: ${v.cuid}`, 'Content-Type: application/json', `Content-Length: ${body.length}`]) + body);
+        assert.equal(res.status, 401, res.body);
+        assert.deepEqual(JSON.parse(res.body), NOT_AUTHENTICATED);
+        assert.deepEqual(await snapshot(ctx.database), before);
+      });
+
+      test('a path whose percent-encoding does not decode is answered in the envelope', async () => {
+        for (const path of [`${PROFILE_PATH}%`, `${IDENTIFIERS_PATH}%E0%A4%A`, '/api/v2/server-side-api/%ff/']) {
+          const res = await rawHttp(port, head([`GET ${path} HTTP/1.1`, 'Host: x', 'Connection: close', `Authorization: ${a.auth.authorization}`, 'adapty-customer-user-id: x']));
+          assert.equal(res.status, 400, `${path}: ${res.status} ${res.body}`);
+          const body = assertEnvelope({ statusCode: res.status, body: res.body, headers: res.headers }, path);
+          assert.equal(body.error_code, 'validation_error', path);
+          assertNoInternals({ statusCode: res.status, body: res.body, headers: res.headers });
+        }
+      });
+
+      test('requests Node itself rejects (header block over 16 KiB, control characters, bad framing) are answered in the envelope', async () => {
+        const cases: [string, string][] = [
+          ['header block over 16 KiB', head([`GET ${PROFILE_PATH} HTTP/1.1`, 'Host: x', `X-Big: ${'a'.repeat(17 * KIB)}`])],
+          ['control character in a header value', head([`GET ${PROFILE_PATH} HTTP/1.1`, 'Host: x', 'adapty-customer-user-id: a\u0001b'])],
+          ['NUL in a header value', head([`GET ${PROFILE_PATH} HTTP/1.1`, 'Host: x', 'adapty-customer-user-id: a\u0000b'])],
+          ['Content-Length and Transfer-Encoding together', head([`POST ${IDENTIFIERS_PATH} HTTP/1.1`, 'Host: x', 'Transfer-Encoding: chunked', 'Content-Length: 3', 'Content-Type: application/json']) + '0\r\n\r\n'],
+          ['a request line that is not HTTP', 'GARBAGE\r\n\r\n'],
+        ];
+        const failures: string[] = [];
+        for (const [name, request] of cases) {
+          const res = await rawHttp(port, request);
+          try {
+            assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`);
+            const body = JSON.parse(res.body) as Record<string, unknown>;
+            assert.deepEqual(Object.keys(body).sort(), ['error_code', 'errors', 'status_code']);
+            assert.equal(body.status_code, res.status);
+            assert.ok(Array.isArray(body.errors) && body.errors.length > 0);
+          } catch (error) {
+            failures.push(`${name}: ${res.status} ${res.body} (${(error as Error).message.split('\n')[0]})`);
+          }
+        }
+        assert.deepEqual(failures, [], `not in the envelope:\n${failures.join('\n')}`);
+      });
+    });
+  });
+}
