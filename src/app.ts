@@ -14,6 +14,8 @@ import { profileRoutes } from './http/routes/profile.js';
 import { createLogger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from './storage/store.js';
+import { registerDocs } from './http/docs.js';
+import { CROSSWALK_VERSION } from './version.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 
 export interface AppDeps {
@@ -66,6 +68,7 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
   registerErrorHandling(app);
   registerJsonBody(app);
 
+  await registerDocs(app, CROSSWALK_VERSION);
   healthRoutes(app, store);
   if (metrics) metricsRoutes(app, metrics);
   await app.register(async (api) => {

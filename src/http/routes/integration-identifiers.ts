@@ -4,6 +4,7 @@ import { parseIdentifierChanges } from '../../domain/identifiers.js';
 import type { Metrics } from '../../metrics.js';
 import type { Store } from '../../storage/store.js';
 import { readAddress } from '../addressing.js';
+import { addressHeaders, errorResponses, identifiersRequest } from '../openapi-schemas.js';
 import { identifiersResponse } from '../schemas.js';
 
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
@@ -11,7 +12,27 @@ export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set
 const notFound = () => new ApiError('profile_not_found', [{ source: null, errors: ['Profile not found'] }]);
 
 export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, metrics?: Metrics): void {
-  app.post(IDENTIFIERS_PATH, async (request, reply) => {
+  const tags = ['Integration identifiers (Adapty-compatible)'];
+  const security = [{ apiKey: [] }];
+  const set = {
+    operationId: 'setIntegrationIdentifiers',
+    summary: 'Set or clear integration identifiers (merge)',
+    tags,
+    security,
+    headers: addressHeaders(),
+    body: identifiersRequest,
+    response: { 200: { description: 'Stored durably; empty body', type: 'null' }, ...errorResponses(404) },
+  };
+  const get = {
+    operationId: 'getIntegrationIdentifiers',
+    summary: 'Get all 16 integration identifiers (null where unset)',
+    tags,
+    security,
+    headers: addressHeaders(),
+    response: { 200: identifiersResponse, ...errorResponses(404) },
+  };
+
+  app.post(IDENTIFIERS_PATH, { schema: set }, async (request, reply) => {
     const address = readAddress(request);
     const changes = parseIdentifierChanges(request.body);
     if (!(await store.setIdentifiers(request.appId, address, changes))) throw notFound();
@@ -21,7 +42,7 @@ export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, 
     return reply.code(200).send();
   });
 
-  app.get(IDENTIFIERS_PATH, { schema: { response: { 200: identifiersResponse } } }, async (request) => {
+  app.get(IDENTIFIERS_PATH, { schema: get }, async (request) => {
     const identifiers = await store.getIdentifiers(request.appId, readAddress(request));
     if (!identifiers) throw notFound();
     return identifiers;

@@ -4,6 +4,7 @@ import { type ProfilePatch, profileToWire } from '../../domain/profile.js';
 import { parseProfileRequest } from '../../domain/profile-request.js';
 import type { Store } from '../../storage/store.js';
 import { readAddress, readPlatform } from '../addressing.js';
+import { addressHeaders, errorResponses, profileRequest } from '../openapi-schemas.js';
 import { profileResponse } from '../schemas.js';
 
 export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
@@ -20,29 +21,59 @@ function readPatch(request: FastifyRequest): ProfilePatch {
   return patch;
 }
 
-export function profileRoutes(app: FastifyInstance, store: Store): void {
-  const schema = { response: { 200: profileResponse } };
+const tags = ['Profiles (Adapty-compatible)'];
+const security = [{ apiKey: [] }];
+const read = { 200: profileResponse, ...errorResponses(404) };
 
-  app.post(PROFILE_PATH, { schema }, async (request) => {
+export function profileRoutes(app: FastifyInstance, store: Store): void {
+  const create = {
+    operationId: 'createProfile',
+    summary: 'Create a profile, or make sure it exists (idempotent)',
+    tags,
+    security,
+    headers: addressHeaders(true),
+    body: profileRequest,
+    response: { 200: profileResponse, ...errorResponses() },
+  };
+  const get = { operationId: 'getProfile', summary: 'Get a profile', tags, security, headers: addressHeaders(), response: read };
+  const update = {
+    operationId: 'updateProfile',
+    summary: 'Update a profile (fields left out are kept)',
+    tags,
+    security,
+    headers: addressHeaders(true),
+    body: profileRequest,
+    response: read,
+  };
+  const remove = {
+    operationId: 'deleteProfile',
+    summary: 'Delete a profile with its identifiers and attributes',
+    tags,
+    security,
+    headers: addressHeaders(),
+    response: { 204: { description: 'Deleted; empty body', type: 'null' }, ...errorResponses(404) },
+  };
+
+  app.post(PROFILE_PATH, { schema: create }, async (request) => {
     const address = readAddress(request);
     const record = await store.ensureProfile(request.appId, address, readPatch(request));
     return { data: profileToWire(record, Date.now()) };
   });
 
-  app.get(PROFILE_PATH, { schema }, async (request) => {
+  app.get(PROFILE_PATH, { schema: get }, async (request) => {
     const record = await store.findProfile(request.appId, readAddress(request));
     if (!record) throw notFound();
     return { data: profileToWire(record, Date.now()) };
   });
 
-  app.patch(PROFILE_PATH, { schema }, async (request) => {
+  app.patch(PROFILE_PATH, { schema: update }, async (request) => {
     const address = readAddress(request);
     const record = await store.updateProfile(request.appId, address, readPatch(request));
     if (!record) throw notFound();
     return { data: profileToWire(record, Date.now()) };
   });
 
-  app.delete(PROFILE_PATH, async (request, reply) => {
+  app.delete(PROFILE_PATH, { schema: remove }, async (request, reply) => {
     if (!(await store.deleteProfile(request.appId, readAddress(request)))) throw notFound();
     return reply.code(204).send();
   });
