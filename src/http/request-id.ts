@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -12,5 +12,6 @@ const ACCEPTABLE = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestId(raw: IncomingMessage): string {
   const given = raw.headers[REQUEST_ID_HEADER];
-  return typeof given === 'string' && ACCEPTABLE.test(given) ? given : randomBytes(16).toString('hex');
+  // randomUUID draws from a cached pool of random bytes: far cheaper per call than randomBytes.
+  return typeof given === 'string' && ACCEPTABLE.test(given) ? given : randomUUID().replaceAll('-', '');
 }

@@ -15,6 +15,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import type { PreparedQuery } from './prepared.js';
 import type { Database } from './schema.js';
 
 /**
@@ -28,6 +29,8 @@ export interface Dialect {
   isForeignKeyViolation(error: unknown): boolean;
   /** Row lock clause for reading a profile that the transaction will change. */
   readonly lockForUpdate: boolean;
+  /** Hot queries, compiled once for this database (see prepared.ts). */
+  readonly prepared: Map<string, PreparedQuery<any>>;
 }
 
 function codeOf(error: unknown): unknown {
@@ -104,6 +107,7 @@ function openSqlite(file: string, log?: Logger): Dialect {
     isUniqueViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_UNIQUE' || codeOf(e) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
     isForeignKeyViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
     lockForUpdate: false,
+    prepared: new Map(),
   };
 }
 
@@ -128,6 +132,7 @@ function openPostgres(url: string, poolSize: number, log?: Logger): Dialect {
     isUniqueViolation: (e) => codeOf(e) === '23505',
     isForeignKeyViolation: (e) => codeOf(e) === '23503',
     lockForUpdate: true,
+    prepared: new Map(),
   };
 }
 

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { type Compilable, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { apiKeyHint, hashApiKey } from '../domain/api-keys.js';
 import { AppNameTakenError } from '../errors.js';
-import { type IdentifierChanges, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
+import { type IdentifierChanges, type IdentifierKey, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
 import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
 import { type Dialect, openDialect, type QueryObserver } from './dialect.js';
 import { GroupCommit, type WriteWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
-import { applyPatch, deleteProfileRows, ensureProfileRow, lockProfile, readProfile, whereAddress } from './profile-queries.js';
+import { addressShape, preparedQuery } from './prepared.js';
+import { applyPatch, deleteProfileRows, ensureProfileRow, lockProfile, readProfile, shapedAddress, whereAddress } from './profile-queries.js';
 import type { ApiKeysTable, AppsTable } from './schema.js';
 import type { ApiKeyInfo, App, KeyOwner, ProfileAddress, Store } from './store.js';
 
@@ -31,6 +32,10 @@ export class KyselyStore implements Store {
 
   private constructor(private readonly dialectInfo: Dialect) {
     this.groupCommit = dialectInfo.name === 'sqlite' ? new GroupCommit(dialectInfo.db) : undefined;
+  }
+
+  private prepared<Row>(key: string, arity: number, build: (...values: string[]) => Compilable<Row>) {
+    return preparedQuery(this.dialectInfo.prepared, key, arity, build);
   }
 
   /** Runs a write transaction: batched with concurrent writes on SQLite, on its own on PostgreSQL. */
@@ -160,45 +165,52 @@ export class KyselyStore implements Store {
       if (profileId === null) return false;
       const now = Date.now();
       const cleared = [...changes].filter(([, value]) => value === null).map(([key]) => key);
-      const set = [...changes].flatMap(([key, value]) =>
-        value === null ? [] : [{ app_id: appId, profile_id: profileId, key, value, updated_at: now }],
-      );
+      const set = [...changes].filter((entry): entry is [IdentifierKey, string] => entry[1] !== null);
       if (cleared.length > 0) {
-        await trx
-          .deleteFrom('integration_identifiers')
-          .where('app_id', '=', appId)
-          .where('profile_id', '=', profileId)
-          .where('key', 'in', cleared)
-          .execute();
+        await this.prepared(`identifiers:clear:${cleared.length}`, 2 + cleared.length, (app, profile, ...keys) =>
+          this.db
+            .deleteFrom('integration_identifiers')
+            .where('app_id', '=', app!)
+            .where('profile_id', '=', profile!)
+            .where('key', 'in', keys),
+        ).execute(trx, [appId, profileId, ...cleared]);
       }
       if (set.length > 0) {
-        await trx
-          .insertInto('integration_identifiers')
-          .values(set)
-          .onConflict((conflict) =>
-            conflict
-              .columns(['app_id', 'profile_id', 'key'])
-              .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') }))
-              .where('integration_identifiers.value', '<>', (eb) => eb.ref('excluded.value')),
-          )
-          .execute();
+        // Stand-ins per row: key, value; then app, profile and time shared by all rows.
+        await this.prepared(`identifiers:set:${set.length}`, 3 + 2 * set.length, (app, profile, time, ...pairs) =>
+          this.db
+            .insertInto('integration_identifiers')
+            .values(
+              set.map((_, i) => ({ app_id: app!, profile_id: profile!, key: pairs[2 * i]!, value: pairs[2 * i + 1]!, updated_at: time as unknown as number })),
+            )
+            .onConflict((conflict) =>
+              conflict
+                .columns(['app_id', 'profile_id', 'key'])
+                .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') }))
+                .where('integration_identifiers.value', '<>', (eb) => eb.ref('excluded.value')),
+            ),
+        ).execute(trx, [appId, profileId, now, ...set.flat()]);
       }
       return true;
     });
   }
 
   async getIdentifiers(appId: string, address: ProfileAddress): Promise<IdentifierSet | null> {
-    const rows = await whereAddress(
-      this.db
-        .selectFrom('profiles')
-        .leftJoin('integration_identifiers as i', (join) =>
-          join.onRef('i.app_id', '=', 'profiles.app_id').onRef('i.profile_id', '=', 'profiles.id'),
-        )
-        .select(['i.key', 'i.value']),
-      appId,
-      address,
-    ).execute();
+    const shape = addressShape(address);
+    const rows = await this.prepared(`identifiers:get:${shape}`, 3, (app, profileId, customerUserId) =>
+      whereAddress(
+        this.db
+          .selectFrom('profiles')
+          .leftJoin('integration_identifiers as i', (join) =>
+            join.onRef('i.app_id', '=', 'profiles.app_id').onRef('i.profile_id', '=', 'profiles.id'),
+          )
+          .select(['i.key', 'i.value']),
+        app!,
+        shapedAddress(shape, profileId!, customerUserId!),
+      ),
+    ).execute(this.db, [appId, address.profileId, address.customerUserId]);
     if (rows.length === 0) return null;
     return identifierSet(rows.flatMap(({ key, value }) => (key === null || value === null ? [] : [[key, value] as const])));
   }
+
 }

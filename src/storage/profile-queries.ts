@@ -10,6 +10,7 @@ import {
   type ProfileRecord,
 } from '../domain/profile.js';
 import type { Dialect } from './dialect.js';
+import { addressShape, preparedQuery } from './prepared.js';
 import type { Database, ProfilesTable } from './schema.js';
 import type { ProfileAddress } from './store.js';
 
@@ -29,6 +30,14 @@ export function whereAddress<O>(
   return narrowed;
 }
 
+/** An address of the given shape made of stand-in values, for preparing a query. */
+export function shapedAddress(shape: string, profileId: string, customerUserId: string): ProfileAddress {
+  const address: ProfileAddress = {};
+  if (shape.includes('p')) address.profileId = profileId;
+  if (shape.includes('c')) address.customerUserId = customerUserId;
+  return address;
+}
+
 /** The id of the addressed profile, row-locked for the rest of the transaction where locks exist. */
 export async function lockProfile(
   db: Db,
@@ -37,9 +46,14 @@ export async function lockProfile(
   address: ProfileAddress,
   mode: 'update' | 'key share',
 ): Promise<string | null> {
-  let query = whereAddress(db.selectFrom('profiles').select('id'), appId, address);
-  if (dialect.lockForUpdate) query = mode === 'update' ? query.forUpdate() : query.forKeyShare();
-  const row = await query.executeTakeFirst();
+  const shape = addressShape(address);
+  const query = preparedQuery(dialect.prepared, `lock:${mode}:${shape}`, 3, (app, profileId, customerUserId) => {
+    const stand = shapedAddress(shape, profileId!, customerUserId!);
+    const select = whereAddress(dialect.db.selectFrom('profiles').select('id'), app!, stand);
+    if (!dialect.lockForUpdate) return select;
+    return mode === 'update' ? select.forUpdate() : select.forKeyShare();
+  });
+  const [row] = await query.execute(db, [appId, address.profileId, address.customerUserId]);
   return row?.id ?? null;
 }
 
