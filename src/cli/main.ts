@@ -8,6 +8,9 @@ import { failStart, serve } from '../main.js';
 import { KyselyStore } from '../storage/kysely-store.js';
 import type { App, Store } from '../storage/store.js';
 import { printTable } from './output.js';
+import { registerExportCommand } from './export.js';
+import { type DataCommandContext, registerImportCommand } from './import.js';
+import { registerStatsCommand } from './stats.js';
 
 /** A failure the operator can fix; printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -159,6 +162,11 @@ export function buildCli(): Command {
         console.log(`revoked key ${keyId}`);
       }),
     );
+
+  const data: DataCommandContext = { withStore: (work) => withStore(program, work), resolveApp };
+  registerImportCommand(program, data);
+  registerExportCommand(program, data);
+  registerStatsCommand(program, data);
   return program;
 }
 

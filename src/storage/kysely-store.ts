@@ -8,10 +8,11 @@ import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
 import { type Dialect, openDialect, type QueryObserver } from './dialect.js';
 import { GroupCommit, type WriteWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
+import { appStats, databaseSize, exportPage, importItems } from './bulk-queries.js';
 import { addressShape, preparedQuery } from './prepared.js';
 import { applyPatch, deleteProfileRows, ensureProfileRow, lockProfile, readProfile, shapedAddress, whereAddress } from './profile-queries.js';
 import type { ApiKeysTable, AppsTable } from './schema.js';
-import type { ApiKeyInfo, App, KeyOwner, ProfileAddress, Store } from './store.js';
+import type { ApiKeyInfo, App, ImportItem, KeyOwner, ProfileAddress, Store } from './store.js';
 
 const toApp = (row: AppsTable): App => ({ id: row.id, name: row.name, createdAt: row.created_at });
 
@@ -213,4 +214,20 @@ export class KyselyStore implements Store {
     return identifierSet(rows.flatMap(({ key, value }) => (key === null || value === null ? [] : [[key, value] as const])));
   }
 
+  /** A transaction of its own (not group commit): one batch is already one commit. */
+  importBatch(appId: string, items: readonly ImportItem[]) {
+    return this.db.transaction().execute((trx) => importItems(trx, this.dialectInfo, appId, items));
+  }
+
+  exportPage(appId: string, afterProfileId: string | null, limit: number) {
+    return exportPage(this.db, appId, afterProfileId, limit);
+  }
+
+  appStats(appId: string) {
+    return appStats(this.db, appId);
+  }
+
+  databaseSize() {
+    return databaseSize(this.dialectInfo);
+  }
 }

@@ -1,5 +1,6 @@
-import type { IdentifierChanges, IdentifierSet } from '../domain/identifiers.js';
+import type { IdentifierChanges, IdentifierKey, IdentifierSet } from '../domain/identifiers.js';
 import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { CustomAttributeLimitError, CustomerUserIdTakenError } from '../errors.js';
 
 /** How a request names a profile: by its id, by the customer's own user id, or by both. */
 export interface ProfileAddress {
@@ -28,6 +29,39 @@ export interface KeyOwner {
   keyId: string;
   appId: string;
 }
+
+/** One validated line of a bulk import: the create operation's address and patch, plus identifier writes. */
+export interface ImportItem {
+  address: ProfileAddress;
+  patch: ProfilePatch;
+  /** Keys to set or clear, as parseIdentifierChanges returns them; empty when the line names none. */
+  identifiers: IdentifierChanges;
+}
+
+/** What became of one import item: written, or refused for a reason that concerns that item alone. */
+export type ImportOutcome =
+  | { ok: true; profileId: string }
+  | { ok: false; error: CustomerUserIdTakenError | CustomAttributeLimitError };
+
+/** A profile as the export writes it: the stored record plus the identifiers that are set. */
+export interface ExportedProfile extends ProfileRecord {
+  identifiers: Partial<Record<IdentifierKey, string>>;
+}
+
+/** Counts for one app. */
+export interface AppStats {
+  profiles: number;
+  /** Every one of the 16 keys, 0 where no profile has it. */
+  identifiers: Record<IdentifierKey, number>;
+  apiKeys: { active: number; revoked: number };
+}
+
+/** How much disk the data takes, and how that was measured. */
+export type DatabaseSize =
+  /** page_count * page_size of the main file, plus the size of its WAL file. */
+  | { dialect: 'sqlite'; bytes: number; file: string; mainFileBytes: number; walBytes: number }
+  /** The sum of pg_total_relation_size (tables with their indexes and TOAST) over the tables of `schema`. */
+  | { dialect: 'postgres'; bytes: number; schema: string };
 
 /**
  * Everything Crosswalk keeps, in domain terms. Every method that touches a tenant's data takes the
@@ -68,4 +102,23 @@ export interface Store {
   /** Sets and clears the given keys, leaving the others alone; false when the profile is not found. */
   setIdentifiers(appId: string, address: ProfileAddress, changes: IdentifierChanges): Promise<boolean>;
   getIdentifiers(appId: string, address: ProfileAddress): Promise<IdentifierSet | null>;
+
+  /**
+   * Bulk import: applies the items in order, all in ONE transaction. Each item follows the create
+   * operation's rules (ensureProfile) and then sets its identifiers. An item refused because
+   * another profile holds its customer user id, or because it would exceed the custom attribute
+   * limit, is rolled back alone (savepoint) and reported in its outcome; any other error fails
+   * the whole batch. Applying the same items again leaves the same state.
+   */
+  importBatch(appId: string, items: readonly ImportItem[]): Promise<ImportOutcome[]>;
+  /**
+   * One page of the app's profiles in profile id order, starting after `afterProfileId` (null:
+   * from the first), with their identifiers and custom attributes. Keyset pagination: a page
+   * shorter than `limit` is the last.
+   */
+  exportPage(appId: string, afterProfileId: string | null, limit: number): Promise<ExportedProfile[]>;
+  /** Profile, identifier (per key) and API key counts of one app. */
+  appStats(appId: string): Promise<AppStats>;
+  /** The size of the whole database (SQLite) or of the current schema's tables (PostgreSQL). */
+  databaseSize(): Promise<DatabaseSize>;
 }

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { IDENTIFIER_KEYS } from '../domain/identifiers.js';
+import type { App, AppStats, DatabaseSize, Store } from '../storage/store.js';
+import type { DataCommandContext } from './import.js';
+import { formatBytes, formatCount } from './progress.js';
+
+export interface StatsReport extends AppStats {
+  app: { id: string; name: string };
+  database: DatabaseSize & { method: string };
+}
+
+/** How the size was measured, in words. */
+export function sizeMethod(size: DatabaseSize): string {
+  return size.dialect === 'sqlite'
+    ? 'SQLite: page_count * page_size of the main file, plus the size of its WAL file'
+    : `PostgreSQL: sum of pg_total_relation_size (tables with their indexes and TOAST) over the tables of schema "${size.schema}"`;
+}
+
+export async function collectStats(store: Store, app: App): Promise<StatsReport> {
+  const [stats, size] = await Promise.all([store.appStats(app.id), store.databaseSize()]);
+  return { app: { id: app.id, name: app.name }, ...stats, database: { ...size, method: sizeMethod(size) } };
+}
+
+export function formatStats(report: StatsReport): string {
+  const { database: size } = report;
+  let where: string;
+  if (size.dialect === 'sqlite') {
+    where = `${size.file}: main file ${formatCount(size.mainFileBytes)} bytes (page_count * page_size) + WAL ${formatCount(size.walBytes)} bytes`;
+  } else {
+    where = `tables of schema "${size.schema}", with their indexes and TOAST (sum of pg_total_relation_size)`;
+  }
+  const width = Math.max(...IDENTIFIER_KEYS.map((key) => key.length));
+  const lines = [
+    `app          ${report.app.name} (${report.app.id})`,
+    `profiles     ${formatCount(report.profiles)}`,
+    `api keys     ${formatCount(report.apiKeys.active)} active, ${formatCount(report.apiKeys.revoked)} revoked`,
+    `database     ${formatBytes(size.bytes)} (${formatCount(size.bytes)} bytes) — ${where}`,
+    'identifiers',
+    ...IDENTIFIER_KEYS.map((key) => `  ${key.padEnd(width)}  ${formatCount(report.identifiers[key]).padStart(12)}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerStatsCommand(program: Command, context: DataCommandContext): void {
+  program
+    .command('stats')
+    .description("count an app's profiles, identifiers per key and API keys, and measure the database")
+    .option('--app <app>', 'app id or name (may be left out when there is only one app)')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nThe database size is page_count * page_size of the file plus its WAL file on SQLite, and the\n' +
+        'sum of pg_total_relation_size over the tables of the current schema on PostgreSQL.\n' +
+        '\nExamples:\n  crosswalk stats\n  crosswalk stats --app my-ios-app --json',
+    )
+    .action((options: { app?: string; json?: boolean }) =>
+      context.withStore(async (store) => {
+        const report = await collectStats(store, await context.resolveApp(store, options.app));
+        process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatStats(report));
+      }),
+    );
+}

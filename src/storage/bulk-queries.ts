@@ -1,0 +1,204 @@
+import fs from 'node:fs';
+import { type Kysely, sql } from 'kysely';
+import { IDENTIFIER_KEYS, type IdentifierChanges, type IdentifierKey, isIdentifierKey } from '../domain/identifiers.js';
+import { ATTRIBUTE_NAMES, type ProfileAttributes, type ProfilePatch } from '../domain/profile.js';
+import { CustomAttributeLimitError, CustomerUserIdTakenError } from '../errors.js';
+import type { Dialect } from './dialect.js';
+import { applyPatch, ensureProfileRow } from './profile-queries.js';
+import type { Database, ProfilesTable } from './schema.js';
+import type { AppStats, DatabaseSize, ExportedProfile, ImportItem, ImportOutcome } from './store.js';
+
+/** Queries for the CLI's data commands (import, export, stats); kept apart from the request paths. */
+
+type Db = Kysely<Database>;
+
+/** Sets and clears identifier keys of a profile the transaction has found; the same writes as setIdentifiers. */
+export async function writeIdentifiers(db: Db, appId: string, profileId: string, changes: IdentifierChanges): Promise<void> {
+  const now = Date.now();
+  const cleared = [...changes].filter(([, value]) => value === null).map(([key]) => key);
+  const set = [...changes].flatMap(([key, value]) =>
+    value === null ? [] : [{ app_id: appId, profile_id: profileId, key, value, updated_at: now }],
+  );
+  if (cleared.length > 0) {
+    await db
+      .deleteFrom('integration_identifiers')
+      .where('app_id', '=', appId)
+      .where('profile_id', '=', profileId)
+      .where('key', 'in', cleared)
+      .execute();
+  }
+  if (set.length > 0) {
+    await db
+      .insertInto('integration_identifiers')
+      .values(set)
+      .onConflict((conflict) =>
+        conflict
+          .columns(['app_id', 'profile_id', 'key'])
+          .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') }))
+          // An unchanged value is not rewritten: importing the same file again changes nothing.
+          .where('integration_identifiers.value', '<>', (eb) => eb.ref('excluded.value')),
+      )
+      .execute();
+  }
+}
+
+function patchIsEmpty(patch: ProfilePatch): boolean {
+  return Object.keys(patch.attributes).length === 0 && patch.customAttributes === undefined && patch.installation === undefined;
+}
+
+/**
+ * Applies import items inside the caller's transaction, each in a savepoint of its own so that an
+ * item refused by a rule of the data (customer user id held elsewhere, too many custom attributes)
+ * is undone alone. Any other error is rethrown and fails the transaction.
+ */
+export async function importItems(db: Db, dialect: Dialect, appId: string, items: readonly ImportItem[]): Promise<ImportOutcome[]> {
+  const outcomes: ImportOutcome[] = [];
+  for (const item of items) {
+    await sql`savepoint import_item`.execute(db);
+    try {
+      const profileId = await ensureProfileRow(db, dialect, appId, item.address);
+      // A line that only names a profile (or only sets identifiers) leaves the profile row alone.
+      if (!patchIsEmpty(item.patch)) await applyPatch(db, appId, profileId, item.patch);
+      if (item.identifiers.size > 0) await writeIdentifiers(db, appId, profileId, item.identifiers);
+      await sql`release import_item`.execute(db);
+      outcomes.push({ ok: true, profileId });
+    } catch (error) {
+      await sql`rollback to import_item`.execute(db);
+      await sql`release import_item`.execute(db);
+      if (error instanceof CustomerUserIdTakenError || error instanceof CustomAttributeLimitError) {
+        outcomes.push({ ok: false, error });
+      } else {
+        throw error;
+      }
+    }
+  }
+  return outcomes;
+}
+
+function toAttributes(row: ProfilesTable): ProfileAttributes {
+  const attributes = {} as Record<keyof ProfileAttributes, unknown>;
+  for (const name of ATTRIBUTE_NAMES) attributes[name] = row[name];
+  attributes.analytics_disabled = row.analytics_disabled === null ? null : row.analytics_disabled === 1;
+  return attributes as ProfileAttributes;
+}
+
+const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * One page of profiles after `after`, in id order. The page's identifiers and custom attributes
+ * are read with one range query each (profile ids from the page's first to its last): every
+ * profile in that range is on the page, so the range holds exactly the page's rows.
+ */
+export async function exportPage(db: Db, appId: string, after: string | null, limit: number): Promise<ExportedProfile[]> {
+  let query = db.selectFrom('profiles').selectAll().where('app_id', '=', appId).orderBy('id').limit(limit);
+  if (after !== null) query = query.where('id', '>', after);
+  const rows = await query.execute();
+  if (rows.length === 0) return [];
+  const first = rows[0]!.id;
+  const last = rows[rows.length - 1]!.id;
+  const [identifiers, custom] = await Promise.all([
+    db
+      .selectFrom('integration_identifiers')
+      .select(['profile_id', 'key', 'value'])
+      .where('app_id', '=', appId)
+      .where('profile_id', '>=', first)
+      .where('profile_id', '<=', last)
+      .execute(),
+    db
+      .selectFrom('custom_attributes')
+      .select(['profile_id', 'key', 'value', 'is_number'])
+      .where('app_id', '=', appId)
+      .where('profile_id', '>=', first)
+      .where('profile_id', '<=', last)
+      .execute(),
+  ]);
+  const profiles = new Map<string, ExportedProfile>();
+  for (const row of rows) {
+    profiles.set(row.id, {
+      appId,
+      profileId: row.id,
+      customerUserId: row.customer_user_id,
+      attributes: toAttributes(row),
+      customAttributes: [],
+      identifiers: {},
+    });
+  }
+  const found: Map<string, Map<IdentifierKey, string>> = new Map();
+  for (const { profile_id, key, value } of identifiers) {
+    if (!isIdentifierKey(key) || !profiles.has(profile_id)) continue;
+    let keys = found.get(profile_id);
+    if (!keys) found.set(profile_id, (keys = new Map()));
+    keys.set(key, value);
+  }
+  for (const [profileId, keys] of found) {
+    const target = profiles.get(profileId)!.identifiers;
+    // In the vendor schema's order, whatever order the database returned.
+    for (const key of IDENTIFIER_KEYS) {
+      const value = keys.get(key);
+      if (value !== undefined) target[key] = value;
+    }
+  }
+  for (const { profile_id, key, value, is_number } of custom) {
+    profiles.get(profile_id)?.customAttributes.push({ key, value: is_number === 1 ? Number(value) : value });
+  }
+  // Sorted by code point, like readProfile, so the order does not depend on the database's collation.
+  for (const profile of profiles.values()) profile.customAttributes.sort(byKey);
+  return [...profiles.values()];
+}
+
+export async function appStats(db: Db, appId: string): Promise<AppStats> {
+  const [profiles, identifiers, keys] = await Promise.all([
+    db
+      .selectFrom('profiles')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('app_id', '=', appId)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('integration_identifiers')
+      .select((eb) => ['key', eb.fn.countAll<number>().as('count')])
+      .where('app_id', '=', appId)
+      .groupBy('key')
+      .execute(),
+    db
+      .selectFrom('api_keys')
+      .select((eb) => [
+        eb.fn.count<number>('id').as('total'),
+        eb.fn.count<number>('revoked_at').as('revoked'),
+      ])
+      .where('app_id', '=', appId)
+      .executeTakeFirstOrThrow(),
+  ]);
+  const perKey = Object.fromEntries(IDENTIFIER_KEYS.map((key) => [key, 0])) as Record<IdentifierKey, number>;
+  for (const { key, count } of identifiers) if (isIdentifierKey(key)) perKey[key] = Number(count);
+  return {
+    profiles: Number(profiles.count),
+    identifiers: perKey,
+    apiKeys: { active: Number(keys.total) - Number(keys.revoked), revoked: Number(keys.revoked) },
+  };
+}
+
+export async function databaseSize(dialect: Dialect): Promise<DatabaseSize> {
+  const db = dialect.db;
+  if (dialect.name === 'sqlite') {
+    const { rows } = await sql<{ page_count: number; page_size: number; file: string }>`
+      select page_count, page_size, (select file from pragma_database_list where name = 'main') as file
+      from pragma_page_count(), pragma_page_size()`.execute(db);
+    const { page_count, page_size, file } = rows[0]!;
+    let walBytes = 0;
+    if (file) {
+      try {
+        walBytes = fs.statSync(`${file}-wal`).size;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    const mainFileBytes = Number(page_count) * Number(page_size);
+    return { dialect: 'sqlite', bytes: mainFileBytes + walBytes, file: file || ':memory:', mainFileBytes, walBytes };
+  }
+  const { rows } = await sql<{ schema: string; bytes: string | number | null }>`
+    select current_schema() as schema,
+      (select coalesce(sum(pg_total_relation_size(c.oid)), 0)
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = current_schema() and c.relkind in ('r', 'p', 'm')) as bytes`.execute(db);
+  return { dialect: 'postgres', bytes: Number(rows[0]!.bytes ?? 0), schema: rows[0]!.schema };
+}
