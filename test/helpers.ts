@@ -127,6 +127,22 @@ export async function createTestContext(kind: 'sqlite' | 'postgres', env: Record
   };
 }
 
+/**
+ * Header sets that address a profile of the tenant `current()` returns (read when called, so it
+ * can be the tenant a `before` hook creates).
+ */
+export function addressing(current: () => Tenant) {
+  return {
+    byUser: (customerUserId: string) => ({ ...current().auth, 'adapty-customer-user-id': customerUserId }),
+    byId: (profileId: string) => ({ ...current().auth, 'adapty-profile-id': profileId }),
+    byBoth: (profileId: string, customerUserId: string) => ({
+      ...current().auth,
+      'adapty-profile-id': profileId,
+      'adapty-customer-user-id': customerUserId,
+    }),
+  };
+}
+
 /** A JSON request through the app; headers are merged, the body is sent as JSON when given. */
 export function send(
   app: FastifyInstance,

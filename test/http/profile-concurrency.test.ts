@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  addressing,
   createTestContext,
   DATABASES,
   envelope,
@@ -27,8 +28,7 @@ for (const kind of DATABASES) {
     });
     after(() => ctx.close());
 
-    const byUser = (customerUserId: string) => ({ ...tenant.auth, 'adapty-customer-user-id': customerUserId });
-    const byId = (profileId: string) => ({ ...tenant.auth, 'adapty-profile-id': profileId });
+    const { byUser, byId } = addressing(() => tenant);
     const times = <T>(count: number, make: (i: number) => Promise<T>) => Promise.all(Array.from({ length: count }, (_, i) => make(i)));
 
     test('concurrent creates of one customer user id make exactly one profile, and all get it', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  addressing,
   createTestContext,
   DATABASES,
   envelope,
@@ -33,13 +34,7 @@ for (const kind of DATABASES) {
     });
     after(() => ctx.close());
 
-    const byUser = (customerUserId: string) => ({ ...tenant.auth, 'adapty-customer-user-id': customerUserId });
-    const byId = (profileId: string) => ({ ...tenant.auth, 'adapty-profile-id': profileId });
-    const byBoth = (profileId: string, customerUserId: string) => ({
-      ...tenant.auth,
-      'adapty-profile-id': profileId,
-      'adapty-customer-user-id': customerUserId,
-    });
+    const { byUser, byId, byBoth } = addressing(() => tenant);
     const find = (address: { profileId?: string; customerUserId?: string }) => ctx.store.findProfile(tenant.appId, address);
 
     async function ok(method: 'POST' | 'GET' | 'PATCH', headers: Record<string, string>, body?: unknown) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  addressing,
   createTestContext,
   DATABASES,
   envelope,
@@ -45,8 +46,7 @@ for (const kind of DATABASES) {
     });
     after(() => ctx.close());
 
-    const byUser = (customerUserId: string) => ({ ...tenant.auth, 'adapty-customer-user-id': customerUserId });
-    const byId = (profileId: string) => ({ ...tenant.auth, 'adapty-profile-id': profileId });
+    const { byUser, byId } = addressing(() => tenant);
     const find = (customerUserId: string) => ctx.store.findProfile(tenant.appId, { customerUserId });
 
     async function create(customerUserId: string, body: unknown = {}) {
