@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import { type Kysely, sql } from 'kysely';
-import { IDENTIFIER_KEYS, type IdentifierChanges, type IdentifierKey, isIdentifierKey } from '../domain/identifiers.js';
+import { IDENTIFIER_KEYS, type IdentifierKey, isIdentifierKey } from '../domain/identifiers.js';
 import { ATTRIBUTE_NAMES, type ProfileAttributes, type ProfilePatch } from '../domain/profile.js';
 import { CustomAttributeLimitError, CustomerUserIdTakenError } from '../errors.js';
 import type { Dialect } from './dialect.js';
+import { writeIdentifiers } from './identifier-queries.js';
 import { applyPatch, ensureProfileRow } from './profile-queries.js';
 import type { Database, ProfilesTable } from './schema.js';
 import type { AppStats, DatabaseSize, ExportedProfile, ImportItem, ImportOutcome } from './store.js';
@@ -13,35 +14,6 @@ import type { AppStats, DatabaseSize, ExportedProfile, ImportItem, ImportOutcome
 type Db = Kysely<Database>;
 
 /** Sets and clears identifier keys of a profile the transaction has found; the same writes as setIdentifiers. */
-export async function writeIdentifiers(db: Db, appId: string, profileId: string, changes: IdentifierChanges): Promise<void> {
-  const now = Date.now();
-  const cleared = [...changes].filter(([, value]) => value === null).map(([key]) => key);
-  const set = [...changes].flatMap(([key, value]) =>
-    value === null ? [] : [{ app_id: appId, profile_id: profileId, key, value, updated_at: now }],
-  );
-  if (cleared.length > 0) {
-    await db
-      .deleteFrom('integration_identifiers')
-      .where('app_id', '=', appId)
-      .where('profile_id', '=', profileId)
-      .where('key', 'in', cleared)
-      .execute();
-  }
-  if (set.length > 0) {
-    await db
-      .insertInto('integration_identifiers')
-      .values(set)
-      .onConflict((conflict) =>
-        conflict
-          .columns(['app_id', 'profile_id', 'key'])
-          .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') }))
-          // An unchanged value is not rewritten: importing the same file again changes nothing.
-          .where('integration_identifiers.value', '<>', (eb) => eb.ref('excluded.value')),
-      )
-      .execute();
-  }
-}
-
 function patchIsEmpty(patch: ProfilePatch): boolean {
   return Object.keys(patch.attributes).length === 0 && patch.customAttributes === undefined && patch.installation === undefined;
 }
@@ -59,7 +31,7 @@ export async function importItems(db: Db, dialect: Dialect, appId: string, items
       const profileId = await ensureProfileRow(db, dialect, appId, item.address);
       // A line that only names a profile (or only sets identifiers) leaves the profile row alone.
       if (!patchIsEmpty(item.patch)) await applyPatch(db, appId, profileId, item.patch);
-      if (item.identifiers.size > 0) await writeIdentifiers(db, appId, profileId, item.identifiers);
+      if (item.identifiers.size > 0) await writeIdentifiers(db, dialect, appId, profileId, item.identifiers);
       await sql`release import_item`.execute(db);
       outcomes.push({ ok: true, profileId });
     } catch (error) {

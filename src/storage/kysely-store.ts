@@ -3,13 +3,14 @@ import { type Compilable, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { apiKeyHint, hashApiKey } from '../domain/api-keys.js';
 import { AppNameTakenError } from '../errors.js';
-import { type IdentifierChanges, type IdentifierKey, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
+import { type IdentifierChanges, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
 import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
 import { type Dialect, openDialect, type QueryObserver } from './dialect.js';
 import { GroupCommit, type WriteWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import { appStats, databaseSize, exportPage, importItems } from './bulk-queries.js';
 import { addressShape, preparedQuery } from './prepared.js';
+import { writeIdentifiers } from './identifier-queries.js';
 import { applyPatch, deleteProfileRows, ensureProfileRow, lockProfile, readProfile, shapedAddress, whereAddress } from './profile-queries.js';
 import type { ApiKeysTable, AppsTable } from './schema.js';
 import type { ApiKeyInfo, App, ImportItem, KeyOwner, ProfileAddress, Store } from './store.js';
@@ -164,34 +165,7 @@ export class KyselyStore implements Store {
       // concurrent identifier writes to the same profile proceed.
       const profileId = await lockProfile(trx, this.dialectInfo, appId, address, 'key share');
       if (profileId === null) return false;
-      const now = Date.now();
-      const cleared = [...changes].filter(([, value]) => value === null).map(([key]) => key);
-      const set = [...changes].filter((entry): entry is [IdentifierKey, string] => entry[1] !== null);
-      if (cleared.length > 0) {
-        await this.prepared(`identifiers:clear:${cleared.length}`, 2 + cleared.length, (app, profile, ...keys) =>
-          this.db
-            .deleteFrom('integration_identifiers')
-            .where('app_id', '=', app!)
-            .where('profile_id', '=', profile!)
-            .where('key', 'in', keys),
-        ).execute(trx, [appId, profileId, ...cleared]);
-      }
-      if (set.length > 0) {
-        // Stand-ins per row: key, value; then app, profile and time shared by all rows.
-        await this.prepared(`identifiers:set:${set.length}`, 3 + 2 * set.length, (app, profile, time, ...pairs) =>
-          this.db
-            .insertInto('integration_identifiers')
-            .values(
-              set.map((_, i) => ({ app_id: app!, profile_id: profile!, key: pairs[2 * i]!, value: pairs[2 * i + 1]!, updated_at: time as unknown as number })),
-            )
-            .onConflict((conflict) =>
-              conflict
-                .columns(['app_id', 'profile_id', 'key'])
-                .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), updated_at: eb.ref('excluded.updated_at') }))
-                .where('integration_identifiers.value', '<>', (eb) => eb.ref('excluded.value')),
-            ),
-        ).execute(trx, [appId, profileId, now, ...set.flat()]);
-      }
+      await writeIdentifiers(trx, this.dialectInfo, appId, profileId, changes);
       return true;
     });
   }
