@@ -11,15 +11,21 @@ export const customerUserId = (i: number) => `user-${i}`;
 
 const BATCH = 5000;
 
+let lastTenth = -1;
+
+/** A progress line redrawn in place on a terminal; elsewhere, one line per tenth of the work. */
 function progress(done: number, total: number, started: number): void {
+  const tenth = Math.floor((10 * done) / total);
+  if (!process.stderr.isTTY && tenth === lastTenth) return;
+  lastTenth = tenth;
   const seconds = (Date.now() - started) / 1000;
   const rate = done / Math.max(seconds, 0.001);
   const eta = rate > 0 ? (total - done) / rate : 0;
   process.stderr.write(
-    `\r  loading profiles: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} ` +
+    `${process.stderr.isTTY ? '\r' : ''}  loading profiles: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} ` +
       `(${Math.floor((100 * done) / total)}%), ${Math.round(rate).toLocaleString('en')}/s, ETA ${Math.ceil(eta)} s   `,
   );
-  if (done === total) process.stderr.write('\n');
+  if (done === total || !process.stderr.isTTY) process.stderr.write('\n');
 }
 
 /** Migrates a fresh database, creates an app and key, and loads `count` profiles with identifiers. */
