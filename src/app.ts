@@ -1,22 +1,21 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.js';
 import { authenticate } from './http/auth.js';
+import { registerDocs } from './http/docs.js';
+import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.js';
+import { BODY_LIMIT_BYTES, registerJsonBody } from './http/json-body.js';
 import { KeyCache } from './http/key-cache.js';
 import { applyConnectionLimit, clientErrorHandler, serverLimits } from './http/limits.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { RESPONSE_ID_HEADER, requestId } from './http/request-id.js';
-import { ApiError } from './errors.js';
-import { registerErrorHandling, toApiError } from './http/error-handler.js';
-import { BODY_LIMIT_BYTES, registerJsonBody } from './http/json-body.js';
 import { healthRoutes } from './http/routes/health.js';
 import { integrationIdentifierRoutes } from './http/routes/integration-identifiers.js';
+import { metricsRoutes } from './http/routes/metrics.js';
 import { profileRoutes } from './http/routes/profile.js';
 import { createLogger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from './storage/store.js';
-import { registerDocs } from './http/docs.js';
 import { CROSSWALK_VERSION } from './version.js';
-import { metricsRoutes } from './http/routes/metrics.js';
 
 export interface AppDeps {
   config: Config;
@@ -31,12 +30,7 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
     // One access-log line per request (below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: requestId,
-    // Errors raised before routing (a URL that cannot be decoded) get the same envelope.
-    frameworkErrors: (error, request, reply: FastifyReply) => {
-      void reply.header(RESPONSE_ID_HEADER, request.id);
-      const apiError = error.code === 'FST_ERR_BAD_URL' ? ApiError.general('validation_error', 'The URL is malformed.') : toApiError(error);
-      void reply.code(apiError.statusCode).send(apiError.toBody());
-    },
+    frameworkErrors: frameworkErrorHandler,
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
     // Idle keep-alive connections are closed on shutdown so that close() does not wait on them.

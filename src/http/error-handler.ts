@@ -1,6 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError } from '../errors.js';
 import { BODY_LIMIT_BYTES } from './json-body.js';
+import { RESPONSE_ID_HEADER } from './request-id.js';
 
 /** Maps anything thrown while handling a request to the one wire envelope. */
 export function toApiError(error: unknown): ApiError {
@@ -62,4 +63,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (methods) void reply.header('allow', [...methods].sort().join(', '));
     void reply.code(error.statusCode).send(error.toBody());
   });
+}
+
+/** Errors Fastify raises before routing (a URL that cannot be decoded) get the same envelope. */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void reply.header(RESPONSE_ID_HEADER, request.id);
+  const apiError =
+    error.code === 'FST_ERR_BAD_URL' ? ApiError.general('validation_error', 'The URL is malformed.') : toApiError(error);
+  void reply.code(apiError.statusCode).send(apiError.toBody());
 }
