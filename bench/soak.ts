@@ -20,6 +20,16 @@ const { values: args } = parseArgs({
 const totalSeconds = Number(args.minutes) * 60;
 const interval = Math.min(Number(args.interval), totalSeconds);
 
+/** The rise of the least-squares line through the points over their time span, relative to their mean. */
+function trendGrowth(points: [number, number][]): number {
+  const n = points.length;
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const slope =
+    points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0) / points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
+  return (slope * (points[n - 1]![0] - points[0]![0])) / meanY;
+}
+
 async function main() {
   build();
   const db = await database(args.db!);
@@ -41,15 +51,16 @@ async function main() {
   server.kill('SIGTERM');
   await db.drop();
 
-  // Warm-up is the first fifth of the run (at least one interval); growth is measured from its end.
-  const warm = rows[Math.max(0, Math.ceil(rows.length / 5) - 1)]!;
-  const later = rows.slice(rows.indexOf(warm) + 1);
-  const peakAfter = Math.max(warm.rssMb, ...later.map((r) => r.rssMb));
-  const growth = (peakAfter - warm.rssMb) / warm.rssMb;
+  // Warm-up is the first fifth of the run (at least one interval). After it, a least-squares line
+  // through the memory samples gives the trend: its rise over the rest of the run, relative to the
+  // mean, must stay within 10%. A line, unlike first-versus-highest, is not fooled by GC's saw-tooth.
+  const after = rows.slice(Math.max(1, Math.ceil(rows.length / 5)));
+  const growth = after.length < 2 ? 0 : trendGrowth(after.map((r) => [r.second, r.rssMb]));
   const errors = rows.reduce((sum, r) => sum + r.errors, 0);
   const verdict = growth <= 0.1 && errors === 0;
+  const rss = after.map((r) => r.rssMb);
   console.log(
-    `RSS after warm-up ${warm.rssMb} MB, highest later ${peakAfter} MB (${(growth * 100).toFixed(1)}% growth); ` +
+    `RSS after warm-up: ${Math.min(...rss)}-${Math.max(...rss)} MB, trend ${(growth * 100).toFixed(1)}% over the run; ` +
       `errors ${errors}: ${verdict ? 'PASS' : 'FAIL'}`,
   );
   const dir = path.join(ROOT, 'bench/results');
