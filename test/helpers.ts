@@ -159,6 +159,18 @@ export function send(
   return app.inject(options);
 }
 
+/** A profile request that must answer 200; returns the profile (`data`). */
+export async function profileOk(
+  app: FastifyInstance,
+  method: 'POST' | 'GET' | 'PATCH',
+  headers: Record<string, string>,
+  body?: unknown,
+) {
+  const res = await send(app, method, PROFILE_PATH, headers, body);
+  if (res.statusCode !== 200) throw new Error(`expected 200, got ${res.statusCode}: ${res.body}`);
+  return res.json().data;
+}
+
 /** The exact error envelope the contract prescribes. */
 export function envelope(status: number, code: string, ...items: [string | null, ...string[]][]) {
   return {

@@ -90,10 +90,6 @@ export interface ProfileRecord {
   customAttributes: CustomAttribute[];
 }
 
-export function emptyAttributes(): ProfileAttributes {
-  return Object.fromEntries(ATTRIBUTE_NAMES.map((name) => [name, null])) as unknown as ProfileAttributes;
-}
-
 /**
  * 16 hex characters derived from everything the profile's owner can set, so the value changes
  * exactly when the profile's attributes do.

@@ -7,6 +7,7 @@ import {
   DATABASES,
   envelope,
   PROFILE_PATH,
+  profileOk,
   send,
   type Tenant,
   type TestContext,
@@ -37,11 +38,8 @@ for (const kind of DATABASES) {
     const { byUser, byId, byBoth } = addressing(() => tenant);
     const find = (address: { profileId?: string; customerUserId?: string }) => ctx.store.findProfile(tenant.appId, address);
 
-    async function ok(method: 'POST' | 'GET' | 'PATCH', headers: Record<string, string>, body?: unknown) {
-      const res = await send(ctx.app, method, PROFILE_PATH, headers, body);
-      assert.equal(res.statusCode, 200, res.body);
-      return res.json().data;
-    }
+    const ok = (method: 'POST' | 'GET' | 'PATCH', headers: Record<string, string>, body?: unknown) =>
+      profileOk(ctx.app, method, headers, body);
 
     test('neither header is a 400 naming both headers, on every method', async () => {
       for (const method of METHODS) {
