@@ -25,9 +25,19 @@ if (!process.env.TEST_DATABASE_URL) {
   );
 }
 
+// PostgreSQL schemas made by this run are dropped at the end (see test/helpers.ts).
+const run = Math.random().toString(36).slice(2, 10);
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=4', '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit' },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, CROSSWALK_TEST_RUN: run } },
 );
+if (process.env.TEST_DATABASE_URL) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+  await client.connect();
+  const { rows } = await client.query("select nspname from pg_namespace where nspname like $1", [`test\\_${run}\\_%`]);
+  for (const { nspname } of rows) await client.query(`drop schema "${nspname}" cascade`);
+  await client.end();
+}
 process.exit(result.status ?? 1);
