@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   profile_not_found: 404,
   not_found: 404,
   method_not_allowed: 405,
+  identifier_conflict: 409,
   request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -106,5 +107,13 @@ export class AppNameTakenError extends Error {
   constructor(readonly appName: string) {
     super(`an app named "${appName}" already exists`);
     this.name = 'AppNameTakenError';
+  }
+}
+
+/** Raised by storage when a write sets a value that another profile holds, under a `reject` policy. */
+export class IdentifierConflictError extends Error {
+  constructor(readonly keys: readonly string[]) {
+    super(`values of ${keys.join(', ')} are held by another profile`);
+    this.name = 'IdentifierConflictError';
   }
 }

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Config } from './config.js';
+import type { IdentifierWriteResult } from './storage/store.js';
 
 /** Everything Crosswalk counts, in one Prometheus registry of its own. */
 export class Metrics {
@@ -30,13 +31,34 @@ export class Metrics {
 
   readonly identifierWrites = new Counter({
     name: 'crosswalk_identifier_writes_total',
-    help: 'Integration identifiers written, by key and operation (set or clear).',
+    help: 'Integration identifiers changed, by key and operation (set or clear); a write of the value already stored is not counted.',
     labelNames: ['key', 'operation'] as const,
+    registers: [this.registry],
+  });
+
+  readonly placeholdersDropped = new Counter({
+    name: 'crosswalk_identifier_placeholders_dropped_total',
+    help: "Placeholder values left out of identifier writes under the app's rules, by key.",
+    labelNames: ['key'] as const,
+    registers: [this.registry],
+  });
+
+  readonly identifierMoves = new Counter({
+    name: 'crosswalk_identifier_moves_total',
+    help: 'Values taken from another profile under the move conflict policy, by key.',
+    labelNames: ['key'] as const,
     registers: [this.registry],
   });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts what one identifier write did: keys that changed, placeholders dropped, values moved. */
+  countIdentifierWrite(result: IdentifierWriteResult): void {
+    for (const change of result.changes) this.identifierWrites.inc({ key: change.key, operation: change.newValue === null ? 'clear' : 'set' });
+    for (const { key } of result.dropped) this.placeholdersDropped.inc({ key });
+    for (const { key } of result.moves) this.identifierMoves.inc({ key });
   }
 
   observeQuery(milliseconds: number, failed: boolean): void {

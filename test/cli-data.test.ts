@@ -266,7 +266,7 @@ for (const kind of DATABASES) {
       const lines = Array.from({ length: 2500 }, (_, i) => ({
         customer_user_id: `bulk-${i}`,
         ...(i % 3 === 0 ? { profile_id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` } : {}),
-        ...(i % 2 === 0 ? { integration_identifiers: { [IDENTIFIER_KEYS[i % 16]!]: `v-${i}`, branch_id: i } } : {}),
+        ...(i % 2 === 0 ? { integration_identifiers: { [IDENTIFIER_KEYS[i % 16]!]: `v-${i}`, branch_id: i + 1 } } : {}),
         ...(i % 5 === 0 ? { email: `p${i}@example.com`, custom_attributes: [{ key: 'n', value: i }, { key: 's', value: `x${i}` }] } : {}),
       }));
       fs.writeFileSync(file('bulk.jsonl'), ndjson(lines));

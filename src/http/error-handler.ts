@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError } from '../errors.js';
+import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, IdentifierConflictError } from '../errors.js';
 import { BODY_LIMIT_BYTES } from './json-body.js';
 import { RESPONSE_ID_HEADER } from './request-id.js';
 
@@ -15,6 +15,12 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError('validation_error', [
       { source: 'custom_attributes', errors: [`A profile can have at most ${error.limit} custom attributes.`] },
     ]);
+  }
+  if (error instanceof IdentifierConflictError) {
+    return new ApiError(
+      'identifier_conflict',
+      error.keys.map((key) => ({ source: key, errors: ['This value is already held by another profile of this app, and this key does not allow sharing.'] })),
+    );
   }
   const fastifyError = error as Partial<FastifyError>;
   switch (fastifyError.code) {

@@ -2,16 +2,20 @@ import fs from 'node:fs';
 import { type Kysely, sql } from 'kysely';
 import { IDENTIFIER_KEYS, type IdentifierKey, isIdentifierKey } from '../domain/identifiers.js';
 import { ATTRIBUTE_NAMES, type ProfileAttributes, type ProfilePatch } from '../domain/profile.js';
-import { CustomAttributeLimitError, CustomerUserIdTakenError } from '../errors.js';
+import type { AppRules } from '../domain/rules.js';
+import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, IdentifierConflictError } from '../errors.js';
 import type { Dialect } from './dialect.js';
-import { writeIdentifiers } from './identifier-queries.js';
-import { applyPatch, ensureProfileRow } from './profile-queries.js';
+import { type WriteActor, writeIdentifiers } from './identifier-queries.js';
+import { emitEvent, profileEventData } from './outbox.js';
+import { applyPatch, ensureProfileRow, lockProfileRow } from './profile-queries.js';
 import type { Database, ProfilesTable } from './schema.js';
 import type { AppStats, DatabaseSize, ExportedProfile, ImportItem, ImportOutcome } from './store.js';
 
 /** Queries for the CLI's data commands (import, export, stats); kept apart from the request paths. */
 
 type Db = Kysely<Database>;
+
+const IMPORT_ACTOR: WriteActor = { source: 'import', apiKeyId: null, requestId: null };
 
 /** Sets and clears identifier keys of a profile the transaction has found; the same writes as setIdentifiers. */
 function patchIsEmpty(patch: ProfilePatch): boolean {
@@ -23,21 +27,34 @@ function patchIsEmpty(patch: ProfilePatch): boolean {
  * item refused by a rule of the data (customer user id held elsewhere, too many custom attributes)
  * is undone alone. Any other error is rethrown and fails the transaction.
  */
-export async function importItems(db: Db, dialect: Dialect, appId: string, items: readonly ImportItem[]): Promise<ImportOutcome[]> {
+export async function importItems(
+  db: Db,
+  dialect: Dialect,
+  appId: string,
+  items: readonly ImportItem[],
+  rules: AppRules,
+): Promise<ImportOutcome[]> {
   const outcomes: ImportOutcome[] = [];
   for (const item of items) {
     await sql`savepoint import_item`.execute(db);
     try {
-      const profileId = await ensureProfileRow(db, dialect, appId, item.address);
+      const { id: profileId, created } = await ensureProfileRow(db, dialect, appId, item.address);
       // A line that only names a profile (or only sets identifiers) leaves the profile row alone.
       if (!patchIsEmpty(item.patch)) await applyPatch(db, appId, profileId, item.patch);
-      if (item.identifiers.size > 0) await writeIdentifiers(db, dialect, appId, profileId, item.identifiers);
+      if (created || !patchIsEmpty(item.patch)) {
+        const customerUserId = item.address.customerUserId ?? (await lockProfileRow(db, dialect, appId, { profileId }, 'update'))?.customerUserId ?? null;
+        await emitEvent(db, dialect, appId, created ? 'profile.created' : 'profile.updated', profileEventData({ profileId, customerUserId }, item.patch));
+      }
+      if (item.identifiers.size > 0) {
+        const profile = (await lockProfileRow(db, dialect, appId, { profileId }, 'update'))!;
+        await writeIdentifiers(db, dialect, appId, profile, item.identifiers, IMPORT_ACTOR, rules);
+      }
       await sql`release import_item`.execute(db);
       outcomes.push({ ok: true, profileId });
     } catch (error) {
       await sql`rollback to import_item`.execute(db);
       await sql`release import_item`.execute(db);
-      if (error instanceof CustomerUserIdTakenError || error instanceof CustomAttributeLimitError) {
+      if (error instanceof CustomerUserIdTakenError || error instanceof CustomAttributeLimitError || error instanceof IdentifierConflictError || error instanceof ApiError) {
         outcomes.push({ ok: false, error });
       } else {
         throw error;

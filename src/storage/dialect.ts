@@ -31,6 +31,8 @@ export interface Dialect {
   readonly lockForUpdate: boolean;
   /** Hot queries, compiled once for this database (see prepared.ts). */
   readonly prepared: Map<string, PreparedQuery<any>>;
+  /** Counts events written to the outbox by this process, so the store knows when to wake its worker. */
+  outboxWrites: number;
 }
 
 function codeOf(error: unknown): unknown {
@@ -108,6 +110,7 @@ function openSqlite(file: string, log?: Logger): Dialect {
     isForeignKeyViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
     lockForUpdate: false,
     prepared: new Map(),
+    outboxWrites: 0,
   };
 }
 
@@ -133,6 +136,7 @@ function openPostgres(url: string, poolSize: number, log?: Logger): Dialect {
     isForeignKeyViolation: (e) => codeOf(e) === '23503',
     lockForUpdate: true,
     prepared: new Map(),
+    outboxWrites: 0,
   };
 }
 

@@ -2,18 +2,30 @@ import { randomUUID } from 'node:crypto';
 import { type Compilable, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { apiKeyHint, hashApiKey } from '../domain/api-keys.js';
-import { AppNameTakenError } from '../errors.js';
-import { type IdentifierChanges, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
+import { AppNameTakenError, CustomerUserIdTakenError, IdentifierConflictError, ApiError } from '../errors.js';
+import { type IdentifierChanges, type IdentifierKey, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
 import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { AppRules } from '../domain/rules.js';
 import { type Dialect, openDialect, type QueryObserver } from './dialect.js';
 import { GroupCommit, type WriteWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import { appStats, databaseSize, exportPage, importItems } from './bulk-queries.js';
 import { addressShape, preparedQuery } from './prepared.js';
-import { writeIdentifiers } from './identifier-queries.js';
-import { applyPatch, deleteProfileRows, ensureProfileRow, lockProfile, readProfile, shapedAddress, whereAddress } from './profile-queries.js';
+import { readRules, type WriteActor, writeIdentifiers } from './identifier-queries.js';
+import { emitEvent, type OutboxSignal, patchFields, profileEventData } from './outbox.js';
+import {
+  applyPatch,
+  deleteProfileRows,
+  ensureProfileRow,
+  lockProfile,
+  lockProfileRow,
+  readProfile,
+  shapedAddress,
+  whereAddress,
+} from './profile-queries.js';
 import type { ApiKeysTable, AppsTable } from './schema.js';
-import type { ApiKeyInfo, App, ImportItem, KeyOwner, ProfileAddress, Store } from './store.js';
+import type { ApiKeyInfo, App, BatchItem, BatchOutcome, HistoryQuery, ImportItem, KeyOwner, ProfileAddress, Store } from './store.js';
+import { KyselyWebhookStore } from './webhook-store.js';
 
 const toApp = (row: AppsTable): App => ({ id: row.id, name: row.name, createdAt: row.created_at });
 
@@ -31,9 +43,17 @@ const KEY_COLUMNS = ['id', 'app_id', 'name', 'hint', 'created_at', 'revoked_at']
 /** The one Store implementation: Kysely over SQLite or PostgreSQL. */
 export class KyselyStore implements Store {
   private readonly groupCommit: GroupCommit | undefined;
+  readonly webhooks: KyselyWebhookStore;
+  private readonly outboxSignals: OutboxSignal[] = [];
+  private outboxSeen = 0;
 
   private constructor(private readonly dialectInfo: Dialect) {
     this.groupCommit = dialectInfo.name === 'sqlite' ? new GroupCommit(dialectInfo.db) : undefined;
+    this.webhooks = new KyselyWebhookStore(dialectInfo, (work) => this.write(work));
+  }
+
+  onOutbox(signal: OutboxSignal) {
+    this.outboxSignals.push(signal);
   }
 
   private prepared<Row>(key: string, arity: number, build: (...values: string[]) => Compilable<Row>) {
@@ -41,8 +61,16 @@ export class KyselyStore implements Store {
   }
 
   /** Runs a write transaction: batched with concurrent writes on SQLite, on its own on PostgreSQL. */
-  private write<T>(work: WriteWork<T>): Promise<T> {
-    return this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute(work);
+  private async write<T>(work: WriteWork<T>): Promise<T> {
+    try {
+      return await (this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute(work));
+    } finally {
+      // Events committed (or a failed write's events rolled back: a needless wake-up is harmless).
+      if (this.dialectInfo.outboxWrites !== this.outboxSeen) {
+        this.outboxSeen = this.dialectInfo.outboxWrites;
+        for (const signal of this.outboxSignals) signal();
+      }
+    }
   }
 
   static open(config: DatabaseConfig, observe?: QueryObserver): KyselyStore {
@@ -135,9 +163,12 @@ export class KyselyStore implements Store {
 
   ensureProfile(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord> {
     return this.write(async (trx) => {
-      const profileId = await ensureProfileRow(trx, this.dialectInfo, appId, address);
+      const { id: profileId, created } = await ensureProfileRow(trx, this.dialectInfo, appId, address);
       await applyPatch(trx, appId, profileId, patch);
-      return (await readProfile(trx, appId, { profileId }))!;
+      const record = (await readProfile(trx, appId, { profileId }))!;
+      if (created) await emitEvent(trx, this.dialectInfo, appId, 'profile.created', profileEventData(record, patch));
+      else if (patchFields(patch).length > 0) await emitEvent(trx, this.dialectInfo, appId, 'profile.updated', profileEventData(record, patch));
+      return record;
     });
   }
 
@@ -146,28 +177,139 @@ export class KyselyStore implements Store {
       const profileId = await lockProfile(trx, this.dialectInfo, appId, address, 'update');
       if (profileId === null) return null;
       await applyPatch(trx, appId, profileId, patch);
-      return readProfile(trx, appId, { profileId });
+      const record = (await readProfile(trx, appId, { profileId }))!;
+      if (patchFields(patch).length > 0) await emitEvent(trx, this.dialectInfo, appId, 'profile.updated', profileEventData(record, patch));
+      return record;
     });
   }
 
   deleteProfile(appId: string, address: ProfileAddress) {
     return this.write(async (trx) => {
-      const profileId = await lockProfile(trx, this.dialectInfo, appId, address, 'update');
-      if (profileId === null) return false;
-      await deleteProfileRows(trx, appId, profileId);
+      const profile = await lockProfileRow(trx, this.dialectInfo, appId, address, 'update');
+      if (profile === null) return false;
+      await deleteProfileRows(trx, appId, profile.id);
+      await emitEvent(trx, this.dialectInfo, appId, 'profile.deleted', { profile_id: profile.id, customer_user_id: profile.customerUserId });
       return true;
     });
   }
 
-  setIdentifiers(appId: string, address: ProfileAddress, changes: IdentifierChanges) {
+  setIdentifiers(appId: string, address: ProfileAddress, changes: IdentifierChanges, actor: WriteActor) {
     return this.write(async (trx) => {
-      // A key-share lock keeps the profile from being deleted underneath the write, yet lets
-      // concurrent identifier writes to the same profile proceed.
-      const profileId = await lockProfile(trx, this.dialectInfo, appId, address, 'key share');
-      if (profileId === null) return false;
-      await writeIdentifiers(trx, this.dialectInfo, appId, profileId, changes);
-      return true;
+      // FOR UPDATE: writes to one profile take turns, so its history is in commit order and
+      // each entry's old value is the one that was really replaced.
+      const profile = await lockProfileRow(trx, this.dialectInfo, appId, address, 'update');
+      if (profile === null) return null;
+      const rules = await readRules(trx, this.dialectInfo, appId);
+      return writeIdentifiers(trx, this.dialectInfo, appId, profile, changes, actor, rules);
     });
+  }
+
+  async lookupIdentifier(appId: string, key: IdentifierKey, value: string, limit: number) {
+    const rows = await this.prepared('identifiers:lookup', 4, (app, name, held, max) =>
+      this.db
+        .selectFrom('integration_identifiers as i')
+        .innerJoin('profiles as p', (join) => join.onRef('p.app_id', '=', 'i.app_id').onRef('p.id', '=', 'i.profile_id'))
+        .select(['i.profile_id', 'p.customer_user_id'])
+        .where('i.app_id', '=', app!)
+        .where('i.key', '=', name!)
+        .where('i.value', '=', held!)
+        .orderBy('i.profile_id')
+        .limit(max as unknown as number),
+    ).execute(this.db, [appId, key, value, limit]);
+    return rows.map((row) => ({ profileId: row.profile_id, customerUserId: row.customer_user_id }));
+  }
+
+  async identifierHistory(appId: string, address: ProfileAddress, query: HistoryQuery) {
+    const shape = addressShape(address);
+    const [found] = await this.prepared(`profile:id:${shape}`, 3, (app, profileId, customerUserId) =>
+      whereAddress(this.db.selectFrom('profiles').select('id'), app!, shapedAddress(shape, profileId!, customerUserId!)),
+    ).execute(this.db, [appId, address.profileId, address.customerUserId]);
+    if (!found) return null;
+    const profileId = found.id;
+    let select = this.db
+      .selectFrom('identifier_history')
+      .select(['seq', 'key', 'kind', 'old_value', 'new_value', 'other_profile_id', 'source', 'api_key_id', 'request_id', 'changed_at'])
+      .where('app_id', '=', appId)
+      .where('profile_id', '=', profileId)
+      .orderBy('seq', 'desc')
+      .limit(query.limit);
+    if (query.key !== undefined) select = select.where('key', '=', query.key);
+    if (query.before !== undefined) select = select.where('seq', '<', query.before);
+    const rows = await select.execute();
+    return rows.map((row) => ({
+      id: Number(row.seq),
+      key: row.key,
+      kind: row.kind,
+      oldValue: row.old_value,
+      newValue: row.new_value,
+      otherProfileId: row.other_profile_id,
+      source: row.source,
+      apiKeyId: row.api_key_id,
+      requestId: row.request_id,
+      changedAt: row.changed_at,
+    }));
+  }
+
+  batchIdentifiers(appId: string, items: readonly BatchItem[], createMissing: boolean, actor: WriteActor) {
+    return this.write(async (trx) => {
+      const rules = await readRules(trx, this.dialectInfo, appId);
+      const outcomes: BatchOutcome[] = [];
+      for (const item of items) {
+        await sql`savepoint batch_item`.execute(trx);
+        try {
+          let profile = await lockProfileRow(trx, this.dialectInfo, appId, item.address, 'update');
+          let created = false;
+          if (profile === null && createMissing && item.address.customerUserId !== undefined && item.address.profileId === undefined) {
+            const ensured = await ensureProfileRow(trx, this.dialectInfo, appId, item.address);
+            created = ensured.created;
+            profile = { id: ensured.id, customerUserId: item.address.customerUserId };
+            if (created) await emitEvent(trx, this.dialectInfo, appId, 'profile.created', { profile_id: profile.id, customer_user_id: profile.customerUserId });
+          }
+          if (profile === null) {
+            outcomes.push({ ok: false, error: 'profile_not_found' });
+          } else {
+            const result = await writeIdentifiers(trx, this.dialectInfo, appId, profile, item.changes, actor, rules);
+            outcomes.push({ ok: true, result, customerUserId: profile.customerUserId, created });
+          }
+          await sql`release batch_item`.execute(trx);
+        } catch (error) {
+          await sql`rollback to batch_item`.execute(trx);
+          await sql`release batch_item`.execute(trx);
+          if (error instanceof CustomerUserIdTakenError || error instanceof IdentifierConflictError || error instanceof ApiError) {
+            outcomes.push({ ok: false, error });
+          } else {
+            throw error;
+          }
+        }
+      }
+      return outcomes;
+    });
+  }
+
+  getRules(appId: string): Promise<AppRules> {
+    return readRules(this.db, this.dialectInfo, appId);
+  }
+
+  async setRules(appId: string, rules: AppRules) {
+    const row = {
+      app_id: appId,
+      placeholder_mode: rules.placeholderMode,
+      extra_placeholders: JSON.stringify(rules.extraPlaceholders),
+      conflict_policies: JSON.stringify(rules.conflictPolicies),
+      updated_at: Date.now(),
+    };
+    await this.db
+      .insertInto('app_rules')
+      .values(row)
+      .onConflict((conflict) =>
+        conflict.column('app_id').doUpdateSet({
+          placeholder_mode: row.placeholder_mode,
+          extra_placeholders: row.extra_placeholders,
+          conflict_policies: row.conflict_policies,
+          updated_at: row.updated_at,
+        }),
+      )
+      .execute();
   }
 
   async getIdentifiers(appId: string, address: ProfileAddress): Promise<IdentifierSet | null> {
@@ -189,8 +331,17 @@ export class KyselyStore implements Store {
   }
 
   /** A transaction of its own (not group commit): one batch is already one commit. */
-  importBatch(appId: string, items: readonly ImportItem[]) {
-    return this.db.transaction().execute((trx) => importItems(trx, this.dialectInfo, appId, items));
+  async importBatch(appId: string, items: readonly ImportItem[]) {
+    try {
+      return await this.db.transaction().execute(async (trx) =>
+        importItems(trx, this.dialectInfo, appId, items, await readRules(trx, this.dialectInfo, appId)),
+      );
+    } finally {
+      if (this.dialectInfo.outboxWrites !== this.outboxSeen) {
+        this.outboxSeen = this.dialectInfo.outboxWrites;
+        for (const signal of this.outboxSignals) signal();
+      }
+    }
   }
 
   exportPage(appId: string, afterProfileId: string | null, limit: number) {
@@ -205,3 +356,4 @@ export class KyselyStore implements Store {
     return databaseSize(this.dialectInfo);
   }
 }
+

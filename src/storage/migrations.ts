@@ -85,7 +85,121 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0002_history_and_rules': {
+    async up(db: Kysely<any>) {
+      // Ordered by a database-assigned sequence: within one profile, entries are written under the
+      // profile's row lock, so the sequence is also the order in which the changes committed.
+      await sequenced(dialect, db.schema.createTable('identifier_history'))
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('profile_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('old_value', 'text')
+        .addColumn('new_value', 'text')
+        .addColumn('other_profile_id', 'text')
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('api_key_id', 'text')
+        .addColumn('request_id', 'text')
+        .addColumn('changed_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('identifier_history_profile_idx')
+        .on('identifier_history')
+        .columns(['app_id', 'profile_id', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('identifier_history_key_idx')
+        .on('identifier_history')
+        .columns(['app_id', 'profile_id', 'key', 'seq'])
+        .execute();
+
+      // One row per app that has rules; an app without a row has the defaults.
+      await db.schema
+        .createTable('app_rules')
+        .addColumn('app_id', 'text', (c) => c.primaryKey().references('apps.id'))
+        .addColumn('placeholder_mode', 'text', (c) => c.notNull())
+        .addColumn('extra_placeholders', 'text', (c) => c.notNull())
+        .addColumn('conflict_policies', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0003_webhooks': {
+    async up(db: Kysely<any>) {
+      await clustered(dialect, db.schema
+        .createTable('webhook_endpoints')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('event_types', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('removed_at', 'bigint')
+        .addPrimaryKeyConstraint('webhook_endpoints_pk', ['app_id', 'id']))
+        .execute();
+      // Which endpoints want which event type: read in the transaction of every change.
+      await clustered(dialect, db.schema
+        .createTable('webhook_subscriptions')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('endpoint_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webhook_subscriptions_pk', ['app_id', 'event_type', 'endpoint_id']))
+        .execute();
+      await clustered(dialect, db.schema
+        .createTable('webhook_events')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('profile_id', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webhook_events_pk', ['app_id', 'id']))
+        .execute();
+      await sequenced(dialect, db.schema.createTable('webhook_deliveries'))
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('endpoint_id', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('profile_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_until', 'bigint')
+        .addColumn('last_attempt_at', 'bigint')
+        .addColumn('last_status_code', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('completed_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_due_idx')
+        .on('webhook_deliveries')
+        .columns(['status', 'next_attempt_at'])
+        .execute();
+      // Ordering per profile and endpoint: a delivery waits for the earlier ones of its profile.
+      await db.schema
+        .createIndex('webhook_deliveries_queue_idx')
+        .on('webhook_deliveries')
+        .columns(['app_id', 'endpoint_id', 'profile_id', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_app_idx')
+        .on('webhook_deliveries')
+        .columns(['app_id', 'status', 'seq'])
+        .execute();
+    },
+  },
 });
+
+/**
+ * A table whose first column, `seq`, is a number the database assigns in increasing order: the
+ * rowid on SQLite, an identity column on PostgreSQL.
+ */
+function sequenced<T extends string>(dialect: Dialect, table: CreateTableBuilder<T, never>) {
+  return dialect === 'sqlite'
+    ? table.addColumn('seq', 'integer', (c) => c.primaryKey())
+    : table.addColumn('seq', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity());
+}
 
 /**
  * Brings the schema up to date (on PostgreSQL, the `schema` the connection works in). Kysely's migrator holds a lock for the whole run (an advisory

@@ -38,6 +38,25 @@ export function shapedAddress(shape: string, profileId: string, customerUserId: 
   return address;
 }
 
+/** The addressed profile's id and customer user id, row-locked for the rest of the transaction where locks exist. */
+export async function lockProfileRow(
+  db: Db,
+  dialect: Dialect,
+  appId: string,
+  address: ProfileAddress,
+  mode: 'update' | 'key share',
+): Promise<LockedProfile | null> {
+  const shape = addressShape(address);
+  const query = preparedQuery(dialect.prepared, `lock:${mode}:${shape}`, 3, (app, profileId, customerUserId) => {
+    const stand = shapedAddress(shape, profileId!, customerUserId!);
+    const select = whereAddress(dialect.db.selectFrom('profiles').select(['id', 'customer_user_id']), app!, stand);
+    if (!dialect.lockForUpdate) return select;
+    return mode === 'update' ? select.forUpdate() : select.forKeyShare();
+  });
+  const [row] = await query.execute(db, [appId, address.profileId, address.customerUserId]);
+  return row ? { id: row.id, customerUserId: row.customer_user_id } : null;
+}
+
 /** The id of the addressed profile, row-locked for the rest of the transaction where locks exist. */
 export async function lockProfile(
   db: Db,
@@ -46,15 +65,13 @@ export async function lockProfile(
   address: ProfileAddress,
   mode: 'update' | 'key share',
 ): Promise<string | null> {
-  const shape = addressShape(address);
-  const query = preparedQuery(dialect.prepared, `lock:${mode}:${shape}`, 3, (app, profileId, customerUserId) => {
-    const stand = shapedAddress(shape, profileId!, customerUserId!);
-    const select = whereAddress(dialect.db.selectFrom('profiles').select('id'), app!, stand);
-    if (!dialect.lockForUpdate) return select;
-    return mode === 'update' ? select.forUpdate() : select.forKeyShare();
-  });
-  const [row] = await query.execute(db, [appId, address.profileId, address.customerUserId]);
-  return row?.id ?? null;
+  return (await lockProfileRow(db, dialect, appId, address, mode))?.id ?? null;
+}
+
+/** A profile a transaction holds: enough to name it in history and events. */
+export interface LockedProfile {
+  id: string;
+  customerUserId: string | null;
 }
 
 function toRecord(row: ProfilesTable, custom: CustomAttribute[]): ProfileRecord {
@@ -115,12 +132,20 @@ async function attach(db: Db, dialect: Dialect, appId: string, profileId: string
   }
 }
 
-/** Finds or creates the addressed profile (the create operation's rules) and returns its id. */
-export async function ensureProfileRow(db: Db, dialect: Dialect, appId: string, address: ProfileAddress) {
+/**
+ * Finds or creates the addressed profile (the create operation's rules); returns its id and
+ * whether this call created it.
+ */
+export async function ensureProfileRow(
+  db: Db,
+  dialect: Dialect,
+  appId: string,
+  address: ProfileAddress,
+): Promise<{ id: string; created: boolean }> {
   const { profileId, customerUserId } = address;
   if (profileId !== undefined) {
     const existed = (await lockProfile(db, dialect, appId, { profileId }, 'update')) !== null;
-    if (!existed && (await insertProfile(db, appId, profileId, customerUserId ?? null))) return profileId;
+    if (!existed && (await insertProfile(db, appId, profileId, customerUserId ?? null))) return { id: profileId, created: true };
     // The profile exists (perhaps created concurrently a moment ago), or the insert hit a
     // customer user id that another profile holds.
     if (customerUserId !== undefined) {
@@ -129,13 +154,13 @@ export async function ensureProfileRow(db: Db, dialect: Dialect, appId: string, 
       }
       await attach(db, dialect, appId, profileId, customerUserId);
     }
-    return profileId;
+    return { id: profileId, created: false };
   }
   if (customerUserId === undefined) throw new Error('a profile address needs an id or a customer user id');
-  await insertProfile(db, appId, randomUUID(), customerUserId);
+  const created = await insertProfile(db, appId, randomUUID(), customerUserId);
   const id = await lockProfile(db, dialect, appId, { customerUserId }, 'update');
   if (id === null) throw new Error('profile vanished while it was being created');
-  return id;
+  return { id, created };
 }
 
 /** Applies a validated patch to a profile that the transaction has already found (and locked). */
@@ -212,9 +237,9 @@ async function upsertInstallation(
     .execute();
 }
 
-/** Removes a profile and everything that hangs off it. */
+/** Removes a profile and everything that hangs off it, its identifier history included. */
 export async function deleteProfileRows(db: Db, appId: string, profileId: string): Promise<void> {
-  for (const table of ['integration_identifiers', 'custom_attributes', 'installations'] as const) {
+  for (const table of ['integration_identifiers', 'identifier_history', 'custom_attributes', 'installations'] as const) {
     await db.deleteFrom(table).where('app_id', '=', appId).where('profile_id', '=', profileId).execute();
   }
   await db.deleteFrom('profiles').where('app_id', '=', appId).where('id', '=', profileId).execute();

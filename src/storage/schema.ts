@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Table types as Kysely sees them. Times are epoch milliseconds; booleans are 0/1 integers. */
 export interface AppsTable {
   id: string;
@@ -62,6 +64,83 @@ export interface IdentifiersTable {
   updated_at: number;
 }
 
+export interface IdentifierHistoryTable {
+  /** Assigned by the database, increasing: the order of the history. */
+  seq: Generated<number>;
+  app_id: string;
+  profile_id: string;
+  key: string;
+  /** set | change | clear | moved_away | dropped (see HistoryKind). */
+  kind: string;
+  old_value: string | null;
+  new_value: string | null;
+  /** For a move: the profile that took the value (kind moved_away) or lost it (set/change). */
+  other_profile_id: string | null;
+  /** api | batch | import */
+  source: string;
+  api_key_id: string | null;
+  request_id: string | null;
+  changed_at: number;
+}
+
+export interface AppRulesTable {
+  app_id: string;
+  placeholder_mode: string;
+  /** JSON array of strings, compared like the built-in list. */
+  extra_placeholders: string;
+  /** JSON object: identifier key -> allow | reject | move. Keys left out allow. */
+  conflict_policies: string;
+  updated_at: number;
+}
+
+export interface WebhookEndpointsTable {
+  app_id: string;
+  id: string;
+  url: string;
+  /** Kept as given: it is needed to sign every delivery. */
+  secret: string;
+  description: string | null;
+  /** JSON array of event types. */
+  event_types: string;
+  created_at: number;
+  removed_at: number | null;
+}
+
+export interface WebhookSubscriptionsTable {
+  app_id: string;
+  event_type: string;
+  endpoint_id: string;
+}
+
+export interface WebhookEventsTable {
+  app_id: string;
+  id: string;
+  type: string;
+  profile_id: string;
+  /** The JSON body sent to endpoints. */
+  payload: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  seq: Generated<number>;
+  app_id: string;
+  endpoint_id: string;
+  event_id: string;
+  profile_id: string;
+  /** pending | succeeded | failed | cancelled */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  /** While set and in the future, one worker holds the delivery. */
+  lease_until: number | null;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  completed_at: number | null;
+}
+
 export interface Database {
   apps: AppsTable;
   api_keys: ApiKeysTable;
@@ -69,4 +148,10 @@ export interface Database {
   custom_attributes: CustomAttributesTable;
   installations: InstallationsTable;
   integration_identifiers: IdentifiersTable;
+  identifier_history: IdentifierHistoryTable;
+  app_rules: AppRulesTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -1,6 +1,12 @@
 import type { IdentifierChanges, IdentifierKey, IdentifierSet } from '../domain/identifiers.js';
+import type { AppRules } from '../domain/rules.js';
+import type { IdentifierWriteResult, WriteActor } from './identifier-queries.js';
+import type { OutboxSignal } from './outbox.js';
+import type { WebhookStore } from './webhook-store.js';
+
+export type { IdentifierChange, IdentifierWriteResult, WriteActor } from './identifier-queries.js';
 import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
-import type { CustomAttributeLimitError, CustomerUserIdTakenError } from '../errors.js';
+import type { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, IdentifierConflictError } from '../errors.js';
 
 /** How a request names a profile: by its id, by the customer's own user id, or by both. */
 export interface ProfileAddress {
@@ -41,12 +47,51 @@ export interface ImportItem {
 /** What became of one import item: written, or refused for a reason that concerns that item alone. */
 export type ImportOutcome =
   | { ok: true; profileId: string }
-  | { ok: false; error: CustomerUserIdTakenError | CustomAttributeLimitError };
+  | { ok: false; error: CustomerUserIdTakenError | CustomAttributeLimitError | IdentifierConflictError | ApiError };
 
 /** A profile as the export writes it: the stored record plus the identifiers that are set. */
 export interface ExportedProfile extends ProfileRecord {
   identifiers: Partial<Record<IdentifierKey, string>>;
 }
+
+/** A profile that holds a looked-up identifier value. */
+export interface IdentifierHolder {
+  profileId: string;
+  customerUserId: string | null;
+}
+
+/** One entry of a profile's identifier history. */
+export interface HistoryEntry {
+  /** Increasing within the database: newer entries have larger ids. */
+  id: number;
+  key: string;
+  kind: string;
+  oldValue: string | null;
+  newValue: string | null;
+  otherProfileId: string | null;
+  source: string;
+  apiKeyId: string | null;
+  requestId: string | null;
+  changedAt: number;
+}
+
+export interface HistoryQuery {
+  key?: IdentifierKey;
+  limit: number;
+  /** Only entries older than this id (the cursor of the previous page). */
+  before?: number;
+}
+
+/** One item of a batch write, already validated. */
+export interface BatchItem {
+  address: ProfileAddress;
+  changes: IdentifierChanges;
+}
+
+/** What became of one batch item. */
+export type BatchOutcome =
+  | { ok: true; result: IdentifierWriteResult; customerUserId: string | null; created: boolean }
+  | { ok: false; error: 'profile_not_found' | CustomerUserIdTakenError | IdentifierConflictError | ApiError };
 
 /** Counts for one app. */
 export interface AppStats {
@@ -99,8 +144,32 @@ export interface Store {
   /** Deletes a profile with its identifiers, attributes and devices; false when not found. */
   deleteProfile(appId: string, address: ProfileAddress): Promise<boolean>;
 
-  /** Sets and clears the given keys, leaving the others alone; false when the profile is not found. */
-  setIdentifiers(appId: string, address: ProfileAddress, changes: IdentifierChanges): Promise<boolean>;
+  /**
+   * Sets and clears the given keys, leaving the others alone, under the app's rules (placeholders,
+   * conflicts), with history and outbox events in the same transaction; null when the profile is
+   * not found. Throws IdentifierConflictError or a validation ApiError (placeholder refused).
+   */
+  setIdentifiers(appId: string, address: ProfileAddress, changes: IdentifierChanges, actor: WriteActor): Promise<IdentifierWriteResult | null>;
+  /** Every profile of the app whose `key` holds exactly `value` (at most `limit`), by profile id. */
+  lookupIdentifier(appId: string, key: IdentifierKey, value: string, limit: number): Promise<IdentifierHolder[]>;
+  /** A page of the profile's identifier history, newest first; null when the profile is not found. */
+  identifierHistory(appId: string, address: ProfileAddress, query: HistoryQuery): Promise<HistoryEntry[] | null>;
+  /**
+   * Applies the items in order in ONE transaction, each in a savepoint of its own: an item that
+   * fails is undone alone and reported in its outcome. With `createMissing`, an item addressed by
+   * customer user id whose profile does not exist creates it.
+   */
+  batchIdentifiers(appId: string, items: readonly BatchItem[], createMissing: boolean, actor: WriteActor): Promise<BatchOutcome[]>;
+
+  /** The app's identifier rules (the defaults when none were set). */
+  getRules(appId: string): Promise<AppRules>;
+  /** Replaces the app's identifier rules. */
+  setRules(appId: string, rules: AppRules): Promise<void>;
+
+  /** Webhook endpoints, the outbox and deliveries. */
+  readonly webhooks: WebhookStore;
+  /** Called after a commit that wrote webhook events (for the delivery worker of this process). */
+  onOutbox(signal: OutboxSignal): void;
   getIdentifiers(appId: string, address: ProfileAddress): Promise<IdentifierSet | null>;
 
   /**

@@ -174,7 +174,7 @@ for (const kind of DATABASES) {
           adjust_device_id: 42,
           airbridge_device_id: 1.5,
           amplitude_device_id: -7,
-          amplitude_user_id: 0,
+          amplitude_user_id: 3,
           appmetrica_device_id: 9007199254740991,
           appmetrica_profile_id: 0.25,
         });
@@ -184,7 +184,7 @@ for (const kind of DATABASES) {
             adjust_device_id: '42',
             airbridge_device_id: '1.5',
             amplitude_device_id: '-7',
-            amplitude_user_id: '0',
+            amplitude_user_id: '3',
             appmetrica_device_id: '9007199254740991',
             appmetrica_profile_id: '0.25',
           }),

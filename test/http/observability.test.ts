@@ -39,8 +39,8 @@ for (const kind of DATABASES) {
     test('/metrics is Prometheus text with request, query and identifier-write figures', async () => {
       const headers = { ...tenant.auth, 'adapty-customer-user-id': 'metrics-user' };
       await send(ctx.app, 'POST', PROFILE_PATH, headers, {});
-      await send(ctx.app, 'POST', IDENTIFIERS_PATH, headers, { appsflyer_id: 'm1', branch_id: null });
-      await send(ctx.app, 'POST', IDENTIFIERS_PATH, headers, { appsflyer_id: 'm2' });
+      await send(ctx.app, 'POST', IDENTIFIERS_PATH, headers, { appsflyer_id: 'm1', branch_id: 'b1' });
+      await send(ctx.app, 'POST', IDENTIFIERS_PATH, headers, { appsflyer_id: 'm2', branch_id: null });
       await send(ctx.app, 'GET', '/api/v2/server-side-api/profile/%', {});
       const res = await send(ctx.app, 'GET', '/metrics', {});
       assert.equal(res.statusCode, 200);

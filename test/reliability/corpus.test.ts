@@ -26,6 +26,7 @@ import {
   type SentRequest,
   snapshot,
 } from './support.js';
+import { DEFAULT_RULES } from '../../src/domain/rules.js';
 
 const KIB = 1024;
 const NO_IDENTIFIER = envelope(400, 'validation_error', ['non_field_errors', 'At least one integration identifier must be provided.']);
@@ -167,7 +168,10 @@ for (const kind of DATABASES) {
       test('numbers that parse to an exact decimal are stored as that decimal: -0, 1E2, 1e-400 (underflows to 0), 0.10', async () => {
         // The documented rule looks at the parsed number: -0 and 1e-400 are the number 0, whose
         // decimal text needs no exponent. (A client that needs "1e-400" kept must send a string.)
-        const v = await victim();
+        // This app accepts placeholders: by default "0" is one, and would be left out.
+        const owner = await ctx.newTenant();
+        await ctx.store.setRules(owner.appId, { ...DEFAULT_RULES, placeholderMode: 'accept' });
+        const v = await victim(owner);
         const cases: [string, string][] = [['-0', '0'], ['1E2', '100'], ['1e-400', '0'], ['0.10', '0.1'], ['9007199254740991', '9007199254740991'], ['-12.5', '-12.5']];
         for (const [literal, stored] of cases) {
           const res = await inject(setIds(v.headers, `{"adjust_device_id":${literal}}`));

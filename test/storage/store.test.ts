@@ -7,6 +7,8 @@ import { KyselyStore } from '../../src/storage/kysely-store.js';
 import { createTestDatabase, DATABASES, queryRows, type TestDatabase } from '../helpers.js';
 import { runCliProcess } from '../process-helpers.js';
 
+const ACTOR = { source: 'api', apiKeyId: null, requestId: null } as const;
+
 /** The storage contract: every dialect must pass the same suite against the Store interface. */
 for (const kind of DATABASES) {
   test(`${kind}: processes migrating one fresh database at once migrate it exactly once`, async () => {
@@ -16,7 +18,7 @@ for (const kind of DATABASES) {
       const runs = await Promise.all(Array.from({ length: 4 }, () => runCliProcess(['--database-url', url, 'migrate'])));
       for (const run of runs) assert.equal(run.code, 0, run.stderr);
       const applied = await queryRows(database, 'select name from kysely_migration');
-      assert.deepEqual(applied.map((row) => row.name), ['0001_core']);
+      assert.deepEqual(applied.map((row) => row.name), ['0001_core', '0002_history_and_rules', '0003_webhooks']);
     } finally {
       await database.drop();
     }
@@ -142,15 +144,15 @@ for (const kind of DATABASES) {
 
     test('identifiers merge, clear, and are scoped to the app', async () => {
       const { profileId } = await store.ensureProfile(appId, { customerUserId: 'ids' }, { attributes: {} });
-      assert.equal(await store.setIdentifiers(appId, { profileId }, new Map([['appsflyer_id', 'af'], ['branch_id', 'br']])), true);
-      await store.setIdentifiers(appId, { customerUserId: 'ids' }, new Map([['branch_id', null], ['adjust_device_id', 'ad']]));
+      assert.equal((await store.setIdentifiers(appId, { profileId }, new Map([['appsflyer_id', 'af'], ['branch_id', 'br']]), ACTOR))?.changes.length, 2);
+      await store.setIdentifiers(appId, { customerUserId: 'ids' }, new Map([['branch_id', null], ['adjust_device_id', 'ad']]), ACTOR);
       const ids = await store.getIdentifiers(appId, { profileId, customerUserId: 'ids' });
       assert.equal(ids?.appsflyer_id, 'af');
       assert.equal(ids?.branch_id, null);
       assert.equal(ids?.adjust_device_id, 'ad');
       const otherApp = (await store.createApp(`other-${randomUUID()}`)).id;
       assert.equal(await store.getIdentifiers(otherApp, { profileId }), null);
-      assert.equal(await store.setIdentifiers(otherApp, { profileId }, new Map([['appsflyer_id', 'x']])), false);
+      assert.equal(await store.setIdentifiers(otherApp, { profileId }, new Map([['appsflyer_id', 'x']]), ACTOR), null);
       assert.equal((await store.getIdentifiers(appId, { profileId }))?.appsflyer_id, 'af');
     });
 
@@ -158,7 +160,7 @@ for (const kind of DATABASES) {
       const { profileId } = await store.ensureProfile(appId, { customerUserId: 'addr' }, { attributes: {} });
       assert.equal(await store.findProfile(appId, { profileId, customerUserId: 'someone-else' }), null);
       assert.equal(await store.getIdentifiers(appId, { customerUserId: 'nobody' }), null);
-      assert.equal(await store.setIdentifiers(appId, { profileId: randomUUID() }, new Map([['branch_id', 'x']])), false);
+      assert.equal(await store.setIdentifiers(appId, { profileId: randomUUID() }, new Map([['branch_id', 'x']]), ACTOR), null);
       assert.equal(await store.updateProfile(appId, { customerUserId: 'nobody' }, { attributes: {} }), null);
       assert.equal(await store.deleteProfile(appId, { customerUserId: 'nobody' }), false);
     });
@@ -169,7 +171,7 @@ for (const kind of DATABASES) {
         customAttributes: [{ key: 'a', value: 1 }],
         installation: { device_id: randomUUID(), os: 'iOS 17' },
       });
-      await store.setIdentifiers(appId, { profileId }, new Map([['mixpanel_user_id', 'mx']]));
+      await store.setIdentifiers(appId, { profileId }, new Map([['mixpanel_user_id', 'mx']]), ACTOR);
       assert.equal(await store.deleteProfile(appId, { profileId }), true);
       assert.equal(await store.findProfile(appId, { profileId }), null);
       const again = await store.ensureProfile(appId, { profileId }, { attributes: {} });
@@ -187,7 +189,7 @@ for (const kind of DATABASES) {
     test('concurrent identifier writes to one profile all survive', async () => {
       const { profileId } = await store.ensureProfile(appId, { customerUserId: 'busy' }, { attributes: {} });
       const keys = ['adjust_device_id', 'airbridge_device_id', 'amplitude_device_id', 'amplitude_user_id', 'appsflyer_id', 'branch_id'] as const;
-      await Promise.all(keys.map((key) => store.setIdentifiers(appId, { profileId }, new Map([[key, `v-${key}`]]))));
+      await Promise.all(keys.map((key) => store.setIdentifiers(appId, { profileId }, new Map([[key, `v-${key}`]]), ACTOR)));
       const ids = await store.getIdentifiers(appId, { profileId });
       for (const key of keys) assert.equal(ids?.[key], `v-${key}`);
     });

@@ -4,6 +4,7 @@ import { parseIdentifierChanges } from '../../domain/identifiers.js';
 import type { Metrics } from '../../metrics.js';
 import type { Store } from '../../storage/store.js';
 import { readAddress } from '../addressing.js';
+import { actorOf, DROPPED_HEADER } from '../actor.js';
 import { addressHeaders, errorResponses, identifiersRequest } from '../openapi-schemas.js';
 import { identifiersResponse } from '../schemas.js';
 
@@ -21,7 +22,13 @@ export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, 
     security,
     headers: addressHeaders(),
     body: identifiersRequest,
-    response: { 200: { description: 'Stored durably; empty body', type: 'null' }, ...errorResponses(404) },
+    response: {
+      200: {
+        description: `Stored durably; empty body. Placeholder values left out under the app's rules are named in the ${DROPPED_HEADER} header.`,
+        type: 'null',
+      },
+      ...errorResponses(404, 409),
+    },
   };
   const get = {
     operationId: 'getIntegrationIdentifiers',
@@ -35,10 +42,11 @@ export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, 
   app.post(IDENTIFIERS_PATH, { schema: set }, async (request, reply) => {
     const address = readAddress(request);
     const changes = parseIdentifierChanges(request.body);
-    if (!(await store.setIdentifiers(request.appId, address, changes))) throw notFound();
-    if (metrics) {
-      for (const [key, value] of changes) metrics.identifierWrites.inc({ key, operation: value === null ? 'clear' : 'set' });
-    }
+    const result = await store.setIdentifiers(request.appId, address, changes, actorOf(request, 'api'));
+    if (!result) throw notFound();
+    metrics?.countIdentifierWrite(result);
+    // The body stays empty, as the contract says; placeholders left out are named in a header.
+    if (result.dropped.length > 0) void reply.header(DROPPED_HEADER, result.dropped.map((d) => d.key).join(','));
     return reply.code(200).send();
   });
 

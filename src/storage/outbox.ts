@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { Dialect } from './dialect.js';
+import { preparedQuery } from './prepared.js';
+import type { Database } from './schema.js';
+
+/** The event types an endpoint can subscribe to. */
+export const EVENT_TYPES = [
+  'profile.created',
+  'profile.updated',
+  'profile.deleted',
+  'integration_identifiers.updated',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const isEventType = (value: string): value is EventType => (EVENT_TYPES as readonly string[]).includes(value);
+
+/** The JSON body every endpoint receives for one event. */
+export interface EventPayload {
+  id: string;
+  type: EventType;
+  created_at: string;
+  app_id: string;
+  data: { profile_id: string; customer_user_id: string | null } & Record<string, unknown>;
+}
+
+/**
+ * Called after a transaction that wrote events has committed, so that the delivery worker of this
+ * process can start at once instead of at its next poll.
+ */
+export type OutboxSignal = () => void;
+
+/**
+ * The transactional outbox: records an event in the caller's transaction, with one pending
+ * delivery per endpoint subscribed to its type at that moment. An app with no subscriber for the
+ * type costs one read and stores nothing. Returns whether anything was stored.
+ */
+export async function emitEvent(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  appId: string,
+  type: EventType,
+  data: EventPayload['data'],
+  now = Date.now(),
+): Promise<boolean> {
+  const id = randomUUID();
+  const payload: EventPayload = { id, type, created_at: new Date(now).toISOString(), app_id: appId, data };
+  // Stand-ins: app, event type, event id, profile id, payload, time.
+  const deliveries = await preparedQuery(dialect.prepared, 'outbox:deliveries', 6, (app, eventType, eventId, profile, _payload, time) =>
+    dialect.db
+      .insertInto('webhook_deliveries')
+      .columns(['app_id', 'endpoint_id', 'event_id', 'profile_id', 'status', 'attempts', 'next_attempt_at', 'created_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('webhook_subscriptions')
+          // Explicit casts: PostgreSQL cannot infer the type of a parameter in a select list.
+          .select([
+            sql<string>`cast(${app} as text)`.as('app_id'),
+            'endpoint_id',
+            sql<string>`cast(${eventId} as text)`.as('event_id'),
+            sql<string>`cast(${profile} as text)`.as('profile_id'),
+            sql<string>`'pending'`.as('status'),
+            sql<number>`0`.as('attempts'),
+            sql<number>`cast(${time} as bigint)`.as('next_attempt_at'),
+            sql<number>`cast(${time} as bigint)`.as('created_at'),
+          ])
+          .where('app_id', '=', app!)
+          .where('event_type', '=', eventType!),
+      )
+      .returning('seq'),
+  ).execute(db, [appId, type, id, data.profile_id, '', now]);
+  if (deliveries.length === 0) return false;
+  dialect.outboxWrites++;
+  await preparedQuery(dialect.prepared, 'outbox:event', 6, (app, eventType, eventId, profile, body, time) =>
+    dialect.db.insertInto('webhook_events').values({
+      app_id: app!,
+      id: eventId!,
+      type: eventType!,
+      profile_id: profile!,
+      payload: body!,
+      created_at: time as unknown as number,
+    }),
+  ).execute(db, [appId, type, id, data.profile_id, JSON.stringify(payload), now]);
+  return true;
+}
+
+/** The profile fields a patch names, as the wire calls them. */
+export function patchFields(patch: ProfilePatch): string[] {
+  const fields = Object.keys(patch.attributes);
+  if (patch.customAttributes !== undefined) fields.push('custom_attributes');
+  if (patch.installation !== undefined) fields.push('installation_meta');
+  return fields;
+}
+
+/** The data of a profile.created or profile.updated event. */
+export function profileEventData(record: Pick<ProfileRecord, 'profileId' | 'customerUserId'>, patch: ProfilePatch): EventPayload['data'] {
+  return { profile_id: record.profileId, customer_user_id: record.customerUserId, fields: patchFields(patch) };
+}
