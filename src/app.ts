@@ -9,9 +9,11 @@ import { applyConnectionLimit, clientErrorHandler, serverLimits } from './http/l
 import { RateLimiter } from './http/rate-limit.js';
 import { RESPONSE_ID_HEADER, requestId } from './http/request-id.js';
 import { healthRoutes } from './http/routes/health.js';
+import { crosswalkRoutes } from './http/routes/crosswalk.js';
 import { integrationIdentifierRoutes } from './http/routes/integration-identifiers.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { profileRoutes } from './http/routes/profile.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
 import { createLogger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from './storage/store.js';
@@ -72,6 +74,8 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
     }
     profileRoutes(api, store);
     integrationIdentifierRoutes(api, store, metrics);
+    crosswalkRoutes(api, store, metrics);
+    webhookRoutes(api, store);
   });
   return app;
 }

@@ -10,7 +10,9 @@ import type { App, Store } from '../storage/store.js';
 import { printTable } from './output.js';
 import { registerExportCommand } from './export.js';
 import { type DataCommandContext, registerImportCommand } from './import.js';
+import { registerRulesCommand } from './rules.js';
 import { registerStatsCommand } from './stats.js';
+import { registerWebhooksCommand } from './webhooks.js';
 
 /** A failure the operator can fix; printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -167,6 +169,8 @@ export function buildCli(): Command {
   registerImportCommand(program, data);
   registerExportCommand(program, data);
   registerStatsCommand(program, data);
+  registerRulesCommand(program, data);
+  registerWebhooksCommand(program, data);
   return program;
 }
 
