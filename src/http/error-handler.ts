@@ -4,7 +4,7 @@ import { BODY_LIMIT_BYTES } from './json-body.js';
 import { RESPONSE_ID_HEADER } from './request-id.js';
 
 /** Maps anything thrown while handling a request to the one wire envelope. */
-export function toApiError(error: unknown): ApiError {
+export function toApiError(error: unknown, bodyLimit = BODY_LIMIT_BYTES): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof CustomerUserIdTakenError) {
     return new ApiError('validation_error', [
@@ -27,7 +27,7 @@ export function toApiError(error: unknown): ApiError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return ApiError.general('unsupported_media_type', 'Unsupported media type: send the body as application/json.');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return ApiError.general('payload_too_large', `The request body must not be larger than ${BODY_LIMIT_BYTES} bytes.`);
+      return ApiError.general('payload_too_large', `The request body must not be larger than ${bodyLimit} bytes.`);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError('parse_error', [
         { source: null, errors: ['JSON parse error - the body does not match its Content-Length'] },
@@ -56,7 +56,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const apiError = toApiError(error);
+    const apiError = toApiError(error, request.routeOptions.bodyLimit);
     if (apiError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     void reply.code(apiError.statusCode).headers(apiError.headers).send(apiError.toBody());
   });

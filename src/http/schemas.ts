@@ -4,7 +4,7 @@ import { IDENTIFIER_KEYS } from '../domain/identifiers.js';
  * Response schemas: they are the wire contract, let Fastify serialise answers quickly, and keep
  * any internal field from leaking.
  */
-const nullableString = { type: ['string', 'null'] } as const;
+export const nullableString = { type: ['string', 'null'] } as const;
 
 export const profileResponse = {
   type: 'object',

@@ -72,7 +72,7 @@ async function holders(db: Db, dialect: Dialect, appId: string, key: string, val
   if (dialect.name === 'postgres') {
     // Two writes of one value to two profiles must not both see "nobody holds it": the value
     // itself is locked until the transaction ends (SQLite has one writer at a time anyway).
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`${appId}\u0000${key}\u0000${value}`}, 0))`.execute(db);
+    await sql`select pg_advisory_xact_lock(hashtextextended(cast(${JSON.stringify([appId, key, value])} as text), 0))`.execute(db);
   }
   const rows = await preparedQuery(dialect.prepared, 'identifiers:holders', 4, (app, name, held, profile) =>
     dialect.db
