@@ -5,6 +5,13 @@ import {
   errorFromResponse,
 } from './errors.js';
 import type {
+  BatchItemResult,
+  BatchResult,
+  IdentifierBatchItem,
+  IdentifierHistoryEntry,
+  IdentifierHistoryPage,
+  IdentifierHolder,
+  IdentifierKey,
   IntegrationIdentifiers,
   IntegrationIdentifiersUpdate,
   Platform,
@@ -17,6 +24,11 @@ import type {
 export const API_PREFIX = '/api/v2/server-side-api';
 const PROFILE_PATH = `${API_PREFIX}/profile/`;
 const IDENTIFIERS_PATH = `${API_PREFIX}/integration/profile/set/integration-identifiers/`;
+/** The path prefix of Crosswalk's own operations, which Adapty does not have. */
+export const CROSSWALK_PREFIX = '/crosswalk/v1';
+const LOOKUP_PATH = `${CROSSWALK_PREFIX}/integration-identifiers/lookup/`;
+const HISTORY_PATH = `${CROSSWALK_PREFIX}/integration-identifiers/history/`;
+const BATCH_PATH = `${CROSSWALK_PREFIX}/integration-identifiers/batch/`;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -38,10 +50,33 @@ export interface ProfileWriteOptions {
   platform?: Platform;
 }
 
+/** Options of `getIdentifierHistory`. */
+export interface IdentifierHistoryOptions {
+  /** Only the entries of this key. */
+  key?: IdentifierKey;
+  /** Entries per page, 1 to 500; the server's default is 50. */
+  limit?: number;
+  /** `next_cursor` of the previous page, unchanged; left out or `null` for the first (newest) page. */
+  cursor?: string | null;
+}
+
+/** Options of `batchSetIntegrationIdentifiers`. */
+export interface IdentifierBatchOptions {
+  /**
+   * Create the profile of an item addressed by `customerUserId` alone when there is none
+   * (its result says `created: true`). Default false: such an item fails with 404.
+   */
+  createMissing?: boolean;
+}
+
+/** Marks the calls whose route names no profile in the headers (the lookup and batch routes). */
+const NO_PROFILE: unique symbol = Symbol('no profile');
+
 interface Call {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
-  address: ProfileAddress;
+  /** The profile the call is about, sent as headers (and checked first); `NO_PROFILE` for routes without one. */
+  address: ProfileAddress | typeof NO_PROFILE;
   body?: unknown;
   platform?: Platform | undefined;
 }
@@ -64,6 +99,42 @@ function addressHeaders(address: ProfileAddress): Record<string, string> {
   if (address.profileId) headers['adapty-profile-id'] = headerValue('profileId', address.profileId);
   if (Object.keys(headers).length === 0) throw new TypeError('Give customerUserId, profileId or both');
   return headers;
+}
+
+/** `?name=value&…` of the parameters that are given, each URL-encoded; '' when none is. */
+function queryString(params: Record<string, string | undefined>): string {
+  const pairs = Object.entries(params).flatMap(([name, value]) =>
+    value === undefined ? [] : [`${encodeURIComponent(name)}=${encodeURIComponent(value)}`],
+  );
+  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
+}
+
+interface WireBatchItemResult {
+  index: number;
+  status: number;
+  profile_id?: string;
+  customer_user_id?: string | null;
+  created?: boolean;
+  changed?: IdentifierKey[];
+  dropped?: IdentifierKey[];
+  error?: unknown;
+}
+
+/** A result of the batch answer, with a failed item's envelope made into its typed error. */
+function batchItemResult(item: WireBatchItemResult): BatchItemResult {
+  if (item.status === 200 && item.error === undefined) {
+    return {
+      ok: true,
+      index: item.index,
+      status: 200,
+      profile_id: item.profile_id!,
+      customer_user_id: item.customer_user_id ?? null,
+      created: item.created ?? false,
+      changed: item.changed ?? [],
+      dropped: item.dropped ?? [],
+    };
+  }
+  return { ok: false, index: item.index, status: item.status, error: errorFromResponse({ status: item.status, body: item.error }) };
 }
 
 function parseBody(text: string): unknown {
@@ -147,13 +218,61 @@ export class CrosswalkClient {
     return (await this.call({ method: 'GET', path: IDENTIFIERS_PATH, address })) as IntegrationIdentifiers;
   }
 
+  /**
+   * The profiles of the app whose `key` is exactly `value` (after trimming, as writes store it;
+   * numbers are stored as their decimal text), ordered by profile id, at most 1,000; `[]` when
+   * none. A Crosswalk operation: Adapty does not have it.
+   */
+  async lookupIntegrationIdentifier(key: IdentifierKey, value: string): Promise<IdentifierHolder[]> {
+    const path = LOOKUP_PATH + queryString({ key, value });
+    const answer = await this.call({ method: 'GET', path, address: NO_PROFILE });
+    return (answer as { data: IdentifierHolder[] }).data;
+  }
+
+  /**
+   * One page of the profile's identifier history, newest first; pass `next_cursor` as `cursor`
+   * for the next page until it is `null`. `CrosswalkNotFoundError` (`profile_not_found`) when
+   * there is no such profile. A Crosswalk operation: Adapty does not have it.
+   */
+  async getIdentifierHistory(address: ProfileAddress, options: IdentifierHistoryOptions = {}): Promise<IdentifierHistoryPage> {
+    const path =
+      HISTORY_PATH +
+      queryString({
+        key: options.key,
+        limit: options.limit === undefined ? undefined : String(options.limit),
+        cursor: options.cursor ?? undefined,
+      });
+    const answer = (await this.call({ method: 'GET', path, address })) as { data: IdentifierHistoryEntry[]; next_cursor: string | null };
+    return { entries: answer.data, next_cursor: answer.next_cursor };
+  }
+
+  /**
+   * Sets or clears identifiers of up to 1,000 profiles in one request (one transaction). Each
+   * item is validated and applied on its own: a bad item is a failed result, with the typed error
+   * it would have had alone, and does not stop the others. Throws, as the other calls do, only
+   * for the request as a whole: refused (no items, over 1,000, a bad key, …; then nothing is
+   * written) or unanswered. A Crosswalk operation: Adapty does not have it.
+   */
+  async batchSetIntegrationIdentifiers(items: IdentifierBatchItem[], options: IdentifierBatchOptions = {}): Promise<BatchResult> {
+    const body = {
+      ...(options.createMissing === undefined ? {} : { create_missing: options.createMissing }),
+      items: items.map((item) => ({ profile_id: item.profileId, customer_user_id: item.customerUserId, identifiers: item.identifiers })),
+    };
+    const answer = (await this.call({ method: 'POST', path: BATCH_PATH, address: NO_PROFILE, body })) as {
+      data: WireBatchItemResult[];
+      succeeded: number;
+      failed: number;
+    };
+    return { results: answer.data.map(batchItemResult), succeeded: answer.succeeded, failed: answer.failed };
+  }
+
   /** Sends one request and returns the parsed success body (undefined when empty). */
   private async call({ method, path, address, body, platform }: Call): Promise<unknown> {
     const headers: Record<string, string> = {
       authorization: this.authorization,
       'content-type': 'application/json',
       accept: 'application/json',
-      ...addressHeaders(address),
+      ...(address === NO_PROFILE ? {} : addressHeaders(address)),
     };
     if (platform !== undefined) headers['adapty-platform'] = platform;
     const init: RequestInit = { method, headers };

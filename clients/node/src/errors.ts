@@ -8,6 +8,8 @@ export type KnownErrorCode =
   | 'profile_not_found'
   | 'not_found'
   | 'method_not_allowed'
+  /** 409: another profile of the app holds the value and the key's conflict policy is `reject`. */
+  | 'identifier_conflict'
   | 'request_timeout'
   | 'payload_too_large'
   | 'unsupported_media_type'
@@ -39,6 +41,7 @@ export interface ErrorResponse {
 const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['profile_does_not_exist', 'profile_not_found']);
 const VALIDATION_CODES: ReadonlySet<string> = new Set(['validation_error', 'parse_error']);
 const AUTH_CODES: ReadonlySet<string> = new Set(['not_authenticated', 'unauthorized']);
+const CONFLICT_CODES: ReadonlySet<string> = new Set(['identifier_conflict']);
 
 /**
  * The server answered with an error. Subclasses name the common cases; anything else is a
@@ -81,6 +84,13 @@ export class CrosswalkValidationError extends CrosswalkError {}
 
 /** 401 `not_authenticated` (no usable key) or `unauthorized` (unknown or revoked key). */
 export class CrosswalkAuthError extends CrosswalkError {}
+
+/**
+ * 409 `identifier_conflict`: another profile of the app holds a value this write sets, and the
+ * app's conflict policy for that key is `reject`. One item per key at fault (`source` is the key);
+ * nothing of the request was written.
+ */
+export class CrosswalkConflictError extends CrosswalkError {}
 
 /** The request got no answer: connection refused, reset, DNS failure and the like. */
 export class CrosswalkNetworkError extends Error {
@@ -130,5 +140,6 @@ export function errorFromResponse(response: ErrorResponse): CrosswalkError {
   if (NOT_FOUND_CODES.has(code)) return new CrosswalkNotFoundError(response, code, items);
   if (VALIDATION_CODES.has(code)) return new CrosswalkValidationError(response, code, items);
   if (AUTH_CODES.has(code)) return new CrosswalkAuthError(response, code, items);
+  if (CONFLICT_CODES.has(code)) return new CrosswalkConflictError(response, code, items);
   return new CrosswalkError(response, code, items);
 }

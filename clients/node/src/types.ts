@@ -1,8 +1,10 @@
 /**
  * The wire types of Adapty's server-side API for profiles and integration identifiers, as
- * Crosswalk serves them. Field names are the wire names (snake_case), so a value can be sent or
- * read as it is.
+ * Crosswalk serves them, and of Crosswalk's own identifier operations (`/crosswalk/v1/`). Field
+ * names are the wire names (snake_case), so a value can be sent or read as it is.
  */
+
+import type { CrosswalkError } from './errors.js';
 
 /** Values of the `adapty-platform` header and of `installation_meta.platform`. */
 export type Platform = 'iOS' | 'macOS' | 'iPadOS' | 'visionOS' | 'Android' | 'web';
@@ -160,6 +162,97 @@ export interface IntegrationIdentifiers {
  * decimal text) or cleared (`null`); keys left out are untouched. At least one key is required.
  */
 export type IntegrationIdentifiersUpdate = Partial<Record<IdentifierKey, string | number | null>>;
+
+/** A profile that holds an identifier value, as a reverse lookup answers it. */
+export interface IdentifierHolder {
+  /** The profile's UUID, in lower case. */
+  profile_id: string;
+  customer_user_id: string | null;
+}
+
+/**
+ * What a history entry records: `set` (null → value), `change` (old → new), `clear` (old → null),
+ * `moved_away` (another profile took the value under conflict policy `move`; value → null) or
+ * `dropped` (a placeholder was left out: `old_value` is the value kept, `new_value` the placeholder sent).
+ */
+export type IdentifierHistoryKind = 'set' | 'change' | 'clear' | 'moved_away' | 'dropped';
+
+/** The write that made a history entry: the set operation, a batch, or `crosswalk import`. */
+export type IdentifierHistorySource = 'api' | 'batch' | 'import';
+
+/** One change of one identifier of a profile. */
+export interface IdentifierHistoryEntry {
+  /** Increases in commit order; also the cursor of the page after it. */
+  id: string;
+  key: IdentifierKey;
+  kind: IdentifierHistoryKind;
+  old_value: string | null;
+  new_value: string | null;
+  /** For moves: the profile that took the value from this one, or that lost it to this one. */
+  other_profile_id: string | null;
+  source: IdentifierHistorySource;
+  /** The id `crosswalk keys list` shows; `null` for imports. */
+  api_key_id: string | null;
+  /** The request's `request-id`; `null` for imports. */
+  request_id: string | null;
+  /** ISO 8601, e.g. `2026-11-29T21:40:12.345Z`. */
+  changed_at: string;
+}
+
+/** One page of a profile's identifier history, newest first. */
+export interface IdentifierHistoryPage {
+  entries: IdentifierHistoryEntry[];
+  /** Pass as `cursor` to get the next (older) page; `null` on the last page. */
+  next_cursor: string | null;
+}
+
+/**
+ * One item of a batch write: the profile, named as an address is (`customerUserId`, `profileId`
+ * or both; sent as `customer_user_id` and `profile_id`), and the identifiers to set or clear, with
+ * the rules of `setIntegrationIdentifiers`.
+ */
+export type IdentifierBatchItem = ProfileAddress & { identifiers: IntegrationIdentifiersUpdate };
+
+/** A batch item that was applied. */
+export interface BatchItemSuccess {
+  ok: true;
+  /** The item's position in the request. */
+  index: number;
+  status: 200;
+  profile_id: string;
+  customer_user_id: string | null;
+  /** Whether the profile was created by this item (`createMissing`). */
+  created: boolean;
+  /** The keys whose value changed. */
+  changed: IdentifierKey[];
+  /** The keys whose placeholder value was left out (placeholder mode `drop`). */
+  dropped: IdentifierKey[];
+}
+
+/** A batch item that failed and wrote nothing; the others were still applied. */
+export interface BatchItemFailure {
+  ok: false;
+  /** The item's position in the request. */
+  index: number;
+  /** The status the item would have had as a single request (400, 404, 409, …). */
+  status: number;
+  /**
+   * The item's error envelope as the typed error a single request would have thrown
+   * (`CrosswalkValidationError`, `CrosswalkNotFoundError`, `CrosswalkConflictError`, …).
+   */
+  error: CrosswalkError;
+}
+
+/** One result per batch item: narrow on `ok`. */
+export type BatchItemResult = BatchItemSuccess | BatchItemFailure;
+
+/** The answer of a batch write. */
+export interface BatchResult {
+  /** One per item, in the order given (`results[i].index === i`). */
+  results: BatchItemResult[];
+  succeeded: number;
+  failed: number;
+}
 
 // Compile-time check that the interface and the key list name the same 16 keys.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
