@@ -8,14 +8,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, database, freePort, load, peakRssMb, ROOT, start, waitForHttp } from './harness.js';
 import { preload } from './preload.js';
-import { scenarios } from './scenarios.js';
+import { BATCH_ITEMS, scenarios } from './scenarios.js';
 const { values: args } = parseArgs({
   options: {
     profiles: { type: 'string', default: '100000' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '64' },
-    scenarios: { type: 'string', default: 'set,get,create,mixed' },
+    scenarios: { type: 'string', default: 'set,get,create,mixed,batch' },
     db: { type: 'string', default: 'sqlite' },
     workers: { type: 'string', default: '1' },
   },
@@ -45,14 +45,16 @@ async function main() {
   const runId = Date.now().toString(36);
   const rows = [];
   for (const scenario of scenarios(profiles, runId).filter((s) => args.scenarios!.split(',').includes(s.name))) {
-    console.error(`${scenario.name}: ${scenario.description} (${duration} s each, ${connections} connections)`);
+    const streams = scenario.connections ?? connections;
+    console.error(`${scenario.name}: ${scenario.description} (${duration} s each, ${streams} connections)`);
     if (warmup > 0) {
-      await load(baselinePort, scenario, auth, warmup, connections);
-      await load(serverPort, scenario, auth, warmup, connections);
+      await load(baselinePort, scenario, auth, warmup, streams);
+      await load(serverPort, scenario, auth, warmup, streams);
     }
-    const base = await load(baselinePort, scenario, auth, duration, connections);
-    const real = await load(serverPort, scenario, auth, duration, connections);
-    rows.push({ scenario: scenario.name, baseline: base, crosswalk: real, ratio: real.rps / base.rps });
+    const base = await load(baselinePort, scenario, auth, duration, streams);
+    const real = await load(serverPort, scenario, auth, duration, streams);
+    const items = scenario.itemsPerRequest ?? 1;
+    rows.push({ scenario: scenario.name, baseline: base, crosswalk: real, ratio: real.rps / base.rps, itemsPerSecond: real.rps * items });
   }
   const rss = peakRssMb(server.pid!);
   server.kill('SIGTERM');
@@ -62,12 +64,20 @@ async function main() {
 
   console.log(`\nCrosswalk vs bare node:http, ${args.db}${workers > 1 ? `, ${workers} workers` : ''}, ${profiles.toLocaleString('en')} profiles, ` +
     `${connections} connections, ${duration} s per run, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()})`);
-  console.log('scenario  baseline req/s  crosswalk req/s  ratio  p50 ms  p99 ms  errors');
+  console.log('scenario  baseline req/s  crosswalk req/s  ratio  p50 ms  p99 ms  errors  writes/s');
   for (const r of rows) {
     console.log(
       `${r.scenario.padEnd(9)} ${Math.round(r.baseline.rps).toString().padStart(14)} ${Math.round(r.crosswalk.rps).toString().padStart(16)} ` +
-        `${r.ratio.toFixed(2).padStart(6)} ${r.crosswalk.p50.toFixed(1).padStart(7)} ${r.crosswalk.p99.toFixed(1).padStart(7)} ${String(r.crosswalk.errors).padStart(7)}`,
+        `${r.ratio.toFixed(2).padStart(6)} ${r.crosswalk.p50.toFixed(1).padStart(7)} ${r.crosswalk.p99.toFixed(1).padStart(7)} ${String(r.crosswalk.errors).padStart(7)}` +
+        `${Math.round(r.itemsPerSecond).toString().padStart(10)}`,
     );
+  }
+  // The batch's gain per write is measured against single set requests of the same run.
+  const single = rows.find((r) => r.scenario === 'set');
+  const batched = rows.find((r) => r.scenario === 'batch');
+  if (single && batched) {
+    console.log(`batch (${BATCH_ITEMS} items per request, 8 connections): ${Math.round(batched.itemsPerSecond)} identifier writes/s in batches vs ${Math.round(single.itemsPerSecond)} as single requests: ` +
+      `${(batched.itemsPerSecond / single.itemsPerSecond).toFixed(1)}x per write`);
   }
   console.log(`server peak RSS: ${rss} MB`);
   const resultsDir = path.join(ROOT, 'bench/results');

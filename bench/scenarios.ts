@@ -2,6 +2,9 @@ import { customerUserId } from './preload.js';
 
 export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
+export const BATCH_PATH = '/crosswalk/v1/integration-identifiers/batch/';
+/** Items per batch request: large enough to share the commit, small enough to answer quickly. */
+export const BATCH_ITEMS = 100;
 
 export interface RequestShape {
   method: 'GET' | 'POST';
@@ -13,6 +16,10 @@ export interface RequestShape {
 export interface Scenario {
   name: string;
   description: string;
+  /** Identifier writes per request, when a request carries several (the batch scenario). */
+  itemsPerRequest?: number;
+  /** Concurrent connections, when the scenario needs fewer than the run's default. */
+  connections?: number;
   /** A new request each call; `auth` is the Authorization header value. */
   next(auth: string): RequestShape;
 }
@@ -22,18 +29,31 @@ const pick = (profiles: number) => Math.floor(Math.random() * profiles);
 export function scenarios(profiles: number, runId: string): Scenario[] {
   let created = 0;
   let sequence = 0;
+  // The same three identifiers per profile in the single and the batch scenario, so that their
+  // costs per write compare.
+  const identifiers = (i: number) => {
+    sequence++;
+    return { appsflyer_id: `af-${i}-${sequence}`, adjust_device_id: `adj-${sequence}`, mixpanel_user_id: `mx-${i}` };
+  };
   const set = (auth: string): RequestShape => {
     const i = pick(profiles);
-    sequence++;
     return {
       method: 'POST',
       path: IDENTIFIERS_PATH,
       headers: { authorization: auth, 'adapty-customer-user-id': customerUserId(i), 'content-type': 'application/json' },
-      body: JSON.stringify({
-        appsflyer_id: `af-${i}-${sequence}`,
-        adjust_device_id: `adj-${sequence}`,
-        mixpanel_user_id: `mx-${i}`,
-      }),
+      body: JSON.stringify(identifiers(i)),
+    };
+  };
+  const batch = (auth: string): RequestShape => {
+    const items = Array.from({ length: BATCH_ITEMS }, () => {
+      const i = pick(profiles);
+      return { customer_user_id: customerUserId(i), identifiers: identifiers(i) };
+    });
+    return {
+      method: 'POST',
+      path: BATCH_PATH,
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ items }),
     };
   };
   const get = (auth: string): RequestShape => ({
@@ -55,5 +75,13 @@ export function scenarios(profiles: number, runId: string): Scenario[] {
       }),
     },
     { name: 'mixed', description: '80% get, 20% set', next: (auth) => (Math.random() < 0.8 ? get(auth) : set(auth)) },
+    {
+      name: 'batch',
+      description: `POST a batch of ${BATCH_ITEMS} items, each 3 identifiers of a random profile`,
+      itemsPerRequest: BATCH_ITEMS,
+      // A bulk loader runs a few streams, not 64: each request already carries 100 writes.
+      connections: 8,
+      next: batch,
+    },
   ];
 }

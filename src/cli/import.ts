@@ -9,7 +9,8 @@ import { charLength, isUuid } from '../domain/formats.js';
 import { IDENTIFIER_KEYS, type IdentifierChanges, isIdentifierKey, parseIdentifierChanges } from '../domain/identifiers.js';
 import { ATTRIBUTE_NAMES, type ProfilePatch } from '../domain/profile.js';
 import { parseProfileRequest } from '../domain/profile-request.js';
-import { ApiError, CustomAttributeLimitError, type ErrorItem } from '../errors.js';
+import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, type ErrorItem } from '../errors.js';
+import { toApiError } from '../http/error-handler.js';
 import { MAX_CUSTOMER_USER_ID_LENGTH } from '../http/addressing.js';
 import type { App, ImportItem, ImportOutcome, ProfileAddress, Store } from '../storage/store.js';
 import { Progress, formatCount } from './progress.js';
@@ -316,7 +317,9 @@ function refusal(outcome: Extract<ImportOutcome, { ok: false }>): string {
   if (outcome.error instanceof CustomAttributeLimitError) {
     return `custom_attributes: A profile can have at most ${outcome.error.limit} custom attributes.`;
   }
-  return 'customer_user_id: This customer user id already belongs to another profile.';
+  if (outcome.error instanceof CustomerUserIdTakenError) return 'customer_user_id: This customer user id already belongs to another profile.';
+  // The app's identifier rules: a conflict under `reject`, or a placeholder under `reject`.
+  return toApiError(outcome.error).items.map((item) => `integration_identifiers.${item.source}: ${item.errors.join(' ')}`).join('; ');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -102,15 +102,12 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addColumn('request_id', 'text')
         .addColumn('changed_at', 'bigint', (c) => c.notNull())
         .execute();
+      // One index only: every write adds an entry to it, and a profile's history is short enough
+      // that filtering it by key needs no index of its own.
       await db.schema
         .createIndex('identifier_history_profile_idx')
         .on('identifier_history')
         .columns(['app_id', 'profile_id', 'seq'])
-        .execute();
-      await db.schema
-        .createIndex('identifier_history_key_idx')
-        .on('identifier_history')
-        .columns(['app_id', 'profile_id', 'key', 'seq'])
         .execute();
 
       // One row per app that has rules; an app without a row has the defaults.
