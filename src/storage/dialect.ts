@@ -27,6 +27,8 @@ export interface Dialect {
   readonly db: Kysely<Database>;
   isUniqueViolation(error: unknown): boolean;
   isForeignKeyViolation(error: unknown): boolean;
+  /** A deadlock or serialization failure: the transaction may succeed if run again. */
+  isRetryable(error: unknown): boolean;
   /** Row lock clause for reading a profile that the transaction will change. */
   readonly lockForUpdate: boolean;
   /** Hot queries, compiled once for this database (see prepared.ts). */
@@ -108,6 +110,7 @@ function openSqlite(file: string, log?: Logger): Dialect {
     db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }), ...(log && { log }) }),
     isUniqueViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_UNIQUE' || codeOf(e) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
     isForeignKeyViolation: (e) => codeOf(e) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+    isRetryable: () => false,
     lockForUpdate: false,
     prepared: new Map(),
     outboxWrites: 0,
@@ -134,6 +137,7 @@ function openPostgres(url: string, poolSize: number, log?: Logger): Dialect {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log && { log }) }),
     isUniqueViolation: (e) => codeOf(e) === '23505',
     isForeignKeyViolation: (e) => codeOf(e) === '23503',
+    isRetryable: (e) => codeOf(e) === '40P01' || codeOf(e) === '40001',
     lockForUpdate: true,
     prepared: new Map(),
     outboxWrites: 0,

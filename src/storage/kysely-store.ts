@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Compilable, sql } from 'kysely';
+import { type Compilable, type Kysely, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { apiKeyHint, hashApiKey } from '../domain/api-keys.js';
 import { AppNameTakenError, CustomerUserIdTakenError, IdentifierConflictError, ApiError } from '../errors.js';
@@ -11,6 +11,7 @@ import { GroupCommit, type WriteWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import { appStats, databaseSize, exportPage, importItems } from './bulk-queries.js';
 import { addressShape, preparedQuery } from './prepared.js';
+import { applyBatchInBulk } from './batch-queries.js';
 import { readRules, type WriteActor, writeIdentifiers } from './identifier-queries.js';
 import { emitEvent, type OutboxSignal, patchFields, profileEventData } from './outbox.js';
 import {
@@ -23,7 +24,7 @@ import {
   shapedAddress,
   whereAddress,
 } from './profile-queries.js';
-import type { ApiKeysTable, AppsTable } from './schema.js';
+import type { ApiKeysTable, AppsTable, Database } from './schema.js';
 import type { ApiKeyInfo, App, BatchItem, BatchOutcome, HistoryQuery, ImportItem, KeyOwner, ProfileAddress, Store } from './store.js';
 import { KyselyWebhookStore } from './webhook-store.js';
 
@@ -63,7 +64,16 @@ export class KyselyStore implements Store {
   /** Runs a write transaction: batched with concurrent writes on SQLite, on its own on PostgreSQL. */
   private async write<T>(work: WriteWork<T>): Promise<T> {
     try {
-      return await (this.groupCommit ? this.groupCommit.run(work) : this.db.transaction().execute(work));
+      if (this.groupCommit) return await this.groupCommit.run(work);
+      // PostgreSQL may end a transaction to break a deadlock (two batches locking the same
+      // profiles); the whole transaction is then run again, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.db.transaction().execute(work);
+        } catch (error) {
+          if (attempt >= 3 || !this.dialectInfo.isRetryable(error)) throw error;
+        }
+      }
     } finally {
       // Events committed (or a failed write's events rolled back: a needless wake-up is harmless).
       if (this.dialectInfo.outboxWrites !== this.outboxSeen) {
@@ -253,37 +263,40 @@ export class KyselyStore implements Store {
   batchIdentifiers(appId: string, items: readonly BatchItem[], createMissing: boolean, actor: WriteActor) {
     return this.write(async (trx) => {
       const rules = await readRules(trx, this.dialectInfo, appId);
-      const outcomes: BatchOutcome[] = [];
-      for (const item of items) {
-        await sql`savepoint batch_item`.execute(trx);
-        try {
-          let profile = await lockProfileRow(trx, this.dialectInfo, appId, item.address, 'update');
-          let created = false;
-          if (profile === null && createMissing && item.address.customerUserId !== undefined && item.address.profileId === undefined) {
-            const ensured = await ensureProfileRow(trx, this.dialectInfo, appId, item.address);
-            created = ensured.created;
-            profile = { id: ensured.id, customerUserId: item.address.customerUserId };
-            if (created) await emitEvent(trx, this.dialectInfo, appId, 'profile.created', { profile_id: profile.id, customer_user_id: profile.customerUserId });
-          }
-          if (profile === null) {
-            outcomes.push({ ok: false, error: 'profile_not_found' });
-          } else {
-            const result = await writeIdentifiers(trx, this.dialectInfo, appId, profile, item.changes, actor, rules);
-            outcomes.push({ ok: true, result, customerUserId: profile.customerUserId, created });
-          }
-          await sql`release batch_item`.execute(trx);
-        } catch (error) {
-          await sql`rollback to batch_item`.execute(trx);
-          await sql`release batch_item`.execute(trx);
-          if (error instanceof CustomerUserIdTakenError || error instanceof IdentifierConflictError || error instanceof ApiError) {
-            outcomes.push({ ok: false, error });
-          } else {
-            throw error;
-          }
-        }
+      // Conflict policies make an item's outcome depend on other profiles' values: item by item then.
+      if (Object.keys(rules.conflictPolicies).length === 0) {
+        return applyBatchInBulk(trx, this.dialectInfo, appId, items, createMissing, actor, rules);
       }
+      const outcomes: BatchOutcome[] = [];
+      for (const item of items) outcomes.push(await this.batchItem(trx, appId, item, createMissing, actor, rules));
       return outcomes;
     });
+  }
+
+  /** One batch item in a savepoint of its own: a failed item is undone alone. */
+  private async batchItem(trx: Kysely<Database>, appId: string, item: BatchItem, createMissing: boolean, actor: WriteActor, rules: AppRules): Promise<BatchOutcome> {
+    await sql`savepoint batch_item`.execute(trx);
+    try {
+      let profile = await lockProfileRow(trx, this.dialectInfo, appId, item.address, 'update');
+      let created = false;
+      if (profile === null && createMissing && item.address.customerUserId !== undefined && item.address.profileId === undefined) {
+        const ensured = await ensureProfileRow(trx, this.dialectInfo, appId, item.address);
+        created = ensured.created;
+        profile = { id: ensured.id, customerUserId: item.address.customerUserId };
+        if (created) await emitEvent(trx, this.dialectInfo, appId, 'profile.created', { profile_id: profile.id, customer_user_id: profile.customerUserId, fields: [] });
+      }
+      const outcome: BatchOutcome =
+        profile === null
+          ? { ok: false, error: 'profile_not_found' }
+          : { ok: true, result: await writeIdentifiers(trx, this.dialectInfo, appId, profile, item.changes, actor, rules), customerUserId: profile.customerUserId, created };
+      await sql`release batch_item`.execute(trx);
+      return outcome;
+    } catch (error) {
+      await sql`rollback to batch_item`.execute(trx);
+      await sql`release batch_item`.execute(trx);
+      if (error instanceof CustomerUserIdTakenError || error instanceof IdentifierConflictError || error instanceof ApiError) return { ok: false, error };
+      throw error;
+    }
   }
 
   getRules(appId: string): Promise<AppRules> {

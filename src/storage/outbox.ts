@@ -32,6 +32,14 @@ export interface EventPayload {
  */
 export type OutboxSignal = () => void;
 
+/** The event types some endpoint of the app subscribes to (read in the caller's transaction). */
+export async function subscribedEventTypes(db: Kysely<Database>, dialect: Dialect, appId: string): Promise<Set<string>> {
+  const rows = await preparedQuery(dialect.prepared, 'outbox:subscribed', 1, (app) =>
+    dialect.db.selectFrom('webhook_subscriptions').select('event_type').distinct().where('app_id', '=', app!),
+  ).execute(db, [appId]);
+  return new Set(rows.map((row) => row.event_type));
+}
+
 /**
  * The transactional outbox: records an event in the caller's transaction, with one pending
  * delivery per endpoint subscribed to its type at that moment. An app with no subscriber for the

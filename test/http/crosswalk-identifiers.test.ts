@@ -314,6 +314,77 @@ for (const kind of DATABASES) {
         assert.deepEqual(huge.json(), envelope(413, 'payload_too_large', ['non_field_errors', 'The request body must not be larger than 4194304 bytes.']));
       });
 
+      test('the bulk path and the item-by-item path (apps with a conflict policy) give the same results, state and history', async () => {
+        const bulk = await ctx.newTenant();
+        const itemwise = await ctx.newTenant();
+        // A policy on a key the batch does not use switches the app to the item-by-item path.
+        await ctx.store.setRules(itemwise.appId, { ...DEFAULT_RULES, conflictPolicies: { pushwoosh_hwid: 'reject' } });
+        const run = async (t: Tenant) => {
+          const existing = await profileOk(ctx.app, 'POST', { ...t.auth, 'adapty-customer-user-id': 'old' }, {});
+          await send(ctx.app, 'POST', IDENTIFIERS_PATH, { ...t.auth, 'adapty-customer-user-id': 'old' }, { appsflyer_id: 'o1', branch_id: 'o2' });
+          const res = await send(ctx.app, 'POST', BATCH, t.auth, {
+            create_missing: true,
+            items: [
+              { customer_user_id: 'old', identifiers: { appsflyer_id: 'n1', branch_id: null, adjust_device_id: 'unknown' } },
+              { customer_user_id: 'new', identifiers: { appsflyer_id: 'x1' } },
+              { customer_user_id: 'new', identifiers: { appsflyer_id: 'x2', mixpanel_user_id: 'm' } },
+              { customer_user_id: 'new', identifiers: { appsflyer_id: 'x2' } },
+              { profile_id: existing.profile_id, customer_user_id: 'someone-else', identifiers: { branch_id: 'z' } },
+              { profile_id: randomUUID(), identifiers: { branch_id: 'z' } },
+              { customer_user_id: 'old', identifiers: { branch_id: 'again', appsflyer_id: null } },
+              { customer_user_id: 'bad', identifiers: { branch_id: '' } },
+            ],
+          });
+          assert.equal(res.statusCode, 200, res.body);
+          const ids = new Map<string, string>();
+          const anon = (id: unknown) => {
+            if (typeof id !== 'string') return id;
+            if (!ids.has(id)) ids.set(id, `p${ids.size}`);
+            return ids.get(id);
+          };
+          const results: Record<string, unknown>[] = (res.json().data as Record<string, unknown>[]).map((r) => ({ ...r, profile_id: anon(r.profile_id) }));
+          const state = [];
+          for (const cuid of ['old', 'new']) {
+            const headers = { ...t.auth, 'adapty-customer-user-id': cuid };
+            const entries = (await send(ctx.app, 'GET', `${HISTORY}?limit=500`, headers)).json().data as Record<string, unknown>[];
+            state.push({
+              ids: (await send(ctx.app, 'GET', IDENTIFIERS_PATH, headers)).json(),
+              history: entries.map(({ key, kind, old_value, new_value, source }) => ({ key, kind, old_value, new_value, source })),
+            });
+          }
+          return { results, state };
+        };
+        const a = await run(bulk);
+        const b = await run(itemwise);
+        assert.deepEqual(a, b);
+        assert.deepEqual(a.results.map((r) => r.status), [200, 200, 200, 200, 404, 404, 200, 400]);
+        assert.deepEqual(a.results.map((r) => r.created), [false, true, false, false, undefined, undefined, false, undefined]);
+        assert.deepEqual(a.state[0]!.history.map((e) => e.kind), ['set', 'clear', 'dropped', 'clear', 'change', 'set', 'set']);
+      });
+
+      test('concurrent batches over the same profiles, in different orders, all succeed and keep each history a chain', async () => {
+        const t = await ctx.newTenant();
+        const cuids = Array.from({ length: 30 }, (_, i) => `shared-${i}`);
+        const batches = Array.from({ length: 6 }, (_, b) => {
+          const order = b % 2 === 0 ? cuids : [...cuids].reverse();
+          return { create_missing: true, items: order.map((cuid) => ({ customer_user_id: cuid, identifiers: { firebase_app_instance_id: `${cuid}-batch${b}` } })) };
+        });
+        const answers = await Promise.all(batches.map((body) => send(ctx.app, 'POST', BATCH, t.auth, body)));
+        for (const res of answers) {
+          assert.equal(res.statusCode, 200, res.body.slice(0, 300));
+          assert.equal(res.json().succeeded, cuids.length);
+        }
+        // Exactly one batch created each profile.
+        const created = answers.flatMap((res) => res.json().data.filter((r: { created: boolean }) => r.created));
+        assert.equal(created.length, cuids.length);
+        for (const cuid of cuids.slice(0, 5)) {
+          const entries = (await send(ctx.app, 'GET', `${HISTORY}?limit=500`, { ...t.auth, 'adapty-customer-user-id': cuid })).json().data.reverse();
+          assert.equal(entries.length, 6);
+          assert.equal(entries[0].old_value, null);
+          for (let i = 1; i < entries.length; i++) assert.equal(entries[i].old_value, entries[i - 1].new_value);
+        }
+      });
+
       test('items only reach the key\'s own app', async () => {
         const mine = await newProfile();
         const res = await batch({ items: [{ profile_id: mine.profileId, identifiers: { branch_id: 'intruder' } }, { customer_user_id: mine.cuid, identifiers: { branch_id: 'intruder' } }] }, other);
