@@ -36,7 +36,7 @@ import {
 
 const SEED = /^-?\d+$/.test(process.env.CROSSWALK_FUZZ_SEED ?? '') ? Number(process.env.CROSSWALK_FUZZ_SEED) : 20_260_611;
 /** Generated requests per property; the properties together send well over 1,000 per database. */
-const RUNS = { identifiers: 700, profiles: 700, headers: 350, bodies: 350, paths: 250, nul: 60, urls: 30 } as const;
+const RUNS = { identifiers: 700, profiles: 700, headers: 350, bodies: 350, paths: 250, nul: 60, urls: 30, crosswalk: 400 } as const;
 const MIN_REQUESTS = 1000;
 /** Batches of concurrent requests (4 to 12 each) in the `concurrent` property. */
 const CONCURRENT_BATCHES = 60;
@@ -389,6 +389,46 @@ const extraHeaders = fc.array(
 const identifierPath = fc.constantFrom(IDENTIFIERS_PATH, IDENTIFIERS_PATH.slice(0, -1), `${IDENTIFIERS_PATH}?__proto__[polluted]=1`, `${IDENTIFIERS_PATH}?a=1&a=2`);
 const profilePath = fc.constantFrom(PROFILE_PATH, PROFILE_PATH.slice(0, -1), `${PROFILE_PATH}?constructor[prototype][polluted]=1`, `${PROFILE_PATH}?x=%zz`);
 
+/** The /crosswalk/v1 routes: lookup and history with generated query strings, batch with generated items. */
+const CROSSWALK = '/crosswalk/v1/integration-identifiers';
+const queryText = (text: string) => encodeURIComponent(text.replace(/[\ud800-\udfff]/g, 'x'));
+const crosswalkPath = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...IDENTIFIER_KEYS, 'nope', '', '__proto__'), fc.oneof(nastyString, fc.constantFrom('null', 'fz-af', ' fz-af ', '0', '%00')))
+      .map(([key, value]) => `${CROSSWALK}/lookup/?key=${queryText(key)}&value=${queryText(value)}`),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .constantFrom('', '?limit=0', '?limit=3', '?limit=500', '?limit=501', '?limit=abc', '?cursor=5', '?cursor=-1', '?cursor=99999999999999999999', '?key=appsflyer_id', '?key=x&key=y', '?limit=1&limit=2', '?__proto__[polluted]=1')
+      .map((query) => `${CROSSWALK}/history/${query}`),
+  },
+  { weight: 4, arbitrary: fc.constantFrom(`${CROSSWALK}/batch/`, `${CROSSWALK}/batch`, `${CROSSWALK}/batch/?x=1`) },
+);
+const batchItemText = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('"customer_user_id":"fz-a"', '"customer_user_id":"fz-new"', `"profile_id":"${PID.a1}"`, `"profile_id":"${PID.b1}"`, '"customer_user_id":""', '"profile_id":"nope"', ''),
+        identifierBodyText,
+      )
+      .map(([address, identifiers]) => `{${address}${address ? ',' : ''}"identifiers":${identifiers}}`),
+  },
+  { weight: 1, arbitrary: valueText },
+);
+const batchBodyText = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.array(batchItemText, { maxLength: 6 }), fc.constantFrom('', ',"create_missing":true', ',"create_missing":"yes"', ',"create_missing":false'))
+      .map(([items, option]) => `{"items":[${items.join(',')}]${option}}`),
+  },
+  { weight: 1, arbitrary: valueText },
+);
+
 const pathSegment = fc.oneof(
   fc.stringMatching(/^[a-z0-9_-]{1,12}$/),
   fc.constantFrom('purchase', 'paywall', 'access-level', '..', '.', '%2e%2e', '%00', '%20', '%2F', '__proto__', 'constructor', 'profile', 'integration', ''),
@@ -509,6 +549,12 @@ function shapes(): Record<keyof typeof RUNS, Shape> {
       body: nulBody.map((b): string | Buffer | undefined => b),
       chaos: false,
     },
+    crosswalk: {
+      path: crosswalkPath,
+      method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST') }, { weight: 1, arbitrary: fc.constantFrom('PATCH', 'DELETE', 'PUT') }),
+      body: optionalBody(batchBodyText),
+      chaos: false,
+    },
     urls: {
       path: malformedPath,
       method: fc.constantFrom(...API_METHODS, 'PUT'),
@@ -616,6 +662,18 @@ function assertSuccessShape(request: SentRequest, res: LightMyRequestResponse, l
     assert.equal(res.statusCode, 200, label);
     if (request.method === 'POST') assert.equal(res.body, '', label);
     else assert.deepEqual(Object.keys(body as object), [...IDENTIFIER_KEYS], label);
+  } else if (path.startsWith(`${CROSSWALK}/`)) {
+    assert.equal(res.statusCode, 200, label);
+    const keys = Object.keys(body as object);
+    if (path.endsWith('/lookup')) assert.deepEqual(keys, ['data'], label);
+    else if (path.endsWith('/history')) assert.deepEqual(keys, ['data', 'next_cursor'], label);
+    else {
+      assert.deepEqual(keys, ['data', 'succeeded', 'failed'], label);
+      const { data, succeeded, failed } = body as { data: { index: number; status: number }[]; succeeded: number; failed: number };
+      assert.deepEqual(data.map((r) => r.index), data.map((_, i) => i), label);
+      assert.equal(succeeded + failed, data.length, label);
+      assert.ok(data.every((r) => r.status === 200 || (r.status >= 400 && r.status < 500)), `a batch item got a 5xx${label}`);
+    }
   } else if (path === '/healthz') {
     assert.deepEqual(body, { status: 'ok' }, label);
   } else if (path === '/readyz') {

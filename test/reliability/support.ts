@@ -14,13 +14,14 @@ import { queryRows, type TestDatabase } from '../helpers.js';
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /** The tables a rejected request must leave alone. */
-export const DATA_TABLES = ['profiles', 'custom_attributes', 'installations', 'integration_identifiers'] as const;
+export const DATA_TABLES = ['profiles', 'custom_attributes', 'installations', 'integration_identifiers', 'identifier_history'] as const;
 
 const ORDER: Record<(typeof DATA_TABLES)[number], string> = {
   profiles: 'app_id, id',
   custom_attributes: 'app_id, profile_id, key',
   installations: 'app_id, profile_id, device_id',
   integration_identifiers: 'app_id, profile_id, key',
+  identifier_history: 'seq',
 };
 
 export type Snapshot = Record<string, unknown[]>;
