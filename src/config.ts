@@ -22,6 +22,23 @@ export interface Config {
   readonly rateLimitBurst: number;
   /** Whether /metrics is served and measurements are taken. */
   readonly metricsEnabled: boolean;
+  readonly webhooks: WebhookSettings;
+}
+
+/** The webhook delivery worker of this process. */
+export interface WebhookSettings {
+  /** Whether this process runs a delivery worker (events are recorded either way). */
+  readonly enabled: boolean;
+  /** How long one delivery attempt may take. */
+  readonly timeoutMs: number;
+  /** How long after an event failed attempts are retried; after that the delivery is marked failed. */
+  readonly retryPeriodMs: number;
+  /** How often the queue is checked when no local write wakes the worker. */
+  readonly pollIntervalMs: number;
+  /** Attempts in flight at once, per process. */
+  readonly concurrency: number;
+  /** Completed deliveries (and their events) are deleted this many days after completion. */
+  readonly retentionDays: number;
 }
 
 /** Protection against slow or greedy clients. */
@@ -85,6 +102,17 @@ function loadLimits(env: NodeJS.ProcessEnv): Limits {
   };
 }
 
+function loadWebhookSettings(env: NodeJS.ProcessEnv): WebhookSettings {
+  return {
+    enabled: boolean('WEBHOOKS_ENABLED', env.WEBHOOKS_ENABLED, true),
+    timeoutMs: integer('WEBHOOK_TIMEOUT_MS', env.WEBHOOK_TIMEOUT_MS, 10_000, 100, 120_000),
+    retryPeriodMs: integer('WEBHOOK_RETRY_PERIOD_MS', env.WEBHOOK_RETRY_PERIOD_MS, 86_400_000, 0, 30 * 86_400_000),
+    pollIntervalMs: integer('WEBHOOK_POLL_INTERVAL_MS', env.WEBHOOK_POLL_INTERVAL_MS, 1_000, 10, 600_000),
+    concurrency: integer('WEBHOOK_CONCURRENCY', env.WEBHOOK_CONCURRENCY, 8, 1, 256),
+    retentionDays: integer('WEBHOOK_RETENTION_DAYS', env.WEBHOOK_RETENTION_DAYS, 30, 1, 3650),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -104,5 +132,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerSecond,
     metricsEnabled: boolean('METRICS_ENABLED', env.METRICS_ENABLED, true),
     rateLimitBurst: integer('RATE_LIMIT_BURST', env.RATE_LIMIT_BURST, Math.max(1, rateLimitPerSecond * 2), 1, 1_000_000),
+    webhooks: Object.freeze(loadWebhookSettings(env)),
   });
 }

@@ -7,6 +7,7 @@ import { isEntryPoint } from './entry-point.js';
 import { flushLogs } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { KyselyStore } from './storage/kysely-store.js';
+import { createDeliveryWorker } from './webhooks/worker.js';
 
 export interface ServeOptions {
   host?: string;
@@ -33,6 +34,8 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
   const app = await buildApp({ config, store, metrics });
   if (start.generatedKey) announceKey(start.generatedKey, start.app.id);
   if (start.warning) app.log.warn(start.warning);
+  // Each server process delivers webhooks; the queue in the database is shared (see src/webhooks/).
+  const worker = config.webhooks.enabled ? createDeliveryWorker(store, config.webhooks, app.log) : undefined;
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -41,6 +44,7 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
     app.log.info({ signal }, 'shutting down: finishing requests in flight');
     try {
       await app.close();
+      await worker?.stop();
       await store.close();
       app.log.info('stopped');
       await flushLogs(app.log as Logger);
@@ -54,6 +58,7 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ host: options.host ?? config.host, port: options.port ?? config.port });
+  worker?.start();
   return app;
 }
 

@@ -31,3 +31,26 @@ test('bad settings fail fast with the variable named', () => {
   assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
   assert.throws(() => loadConfig({ DATABASE_POOL_SIZE: '0' }), /DATABASE_POOL_SIZE must be between 1 and 1000/);
 });
+
+test('webhook settings: defaults, overrides, and bad values named', () => {
+  const defaults = loadConfig({}).webhooks;
+  assert.deepEqual(defaults, { enabled: true, timeoutMs: 10_000, retryPeriodMs: 86_400_000, pollIntervalMs: 1_000, concurrency: 8, retentionDays: 30 });
+  assert.ok(Object.isFrozen(defaults));
+  assert.deepEqual(
+    loadConfig({
+      WEBHOOKS_ENABLED: 'false',
+      WEBHOOK_TIMEOUT_MS: '2500',
+      WEBHOOK_RETRY_PERIOD_MS: '3600000',
+      WEBHOOK_POLL_INTERVAL_MS: '50',
+      WEBHOOK_CONCURRENCY: '32',
+      WEBHOOK_RETENTION_DAYS: '7',
+    }).webhooks,
+    { enabled: false, timeoutMs: 2500, retryPeriodMs: 3_600_000, pollIntervalMs: 50, concurrency: 32, retentionDays: 7 },
+  );
+  assert.throws(() => loadConfig({ WEBHOOKS_ENABLED: 'maybe' }), new ConfigError('WEBHOOKS_ENABLED must be true or false, got "maybe"'));
+  assert.throws(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '50' }), new ConfigError('WEBHOOK_TIMEOUT_MS must be between 100 and 120000, got 50'));
+  assert.throws(() => loadConfig({ WEBHOOK_RETRY_PERIOD_MS: '1d' }), new ConfigError('WEBHOOK_RETRY_PERIOD_MS must be a whole number, got "1d"'));
+  assert.throws(() => loadConfig({ WEBHOOK_POLL_INTERVAL_MS: '0' }), /WEBHOOK_POLL_INTERVAL_MS must be between 10 and 600000/);
+  assert.throws(() => loadConfig({ WEBHOOK_CONCURRENCY: '0' }), /WEBHOOK_CONCURRENCY must be between 1 and 256/);
+  assert.throws(() => loadConfig({ WEBHOOK_RETENTION_DAYS: '0' }), /WEBHOOK_RETENTION_DAYS must be between 1 and 3650/);
+});

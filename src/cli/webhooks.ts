@@ -1,5 +1,157 @@
 import type { Command } from 'commander';
-import type { DataCommandContext } from './import.js';
+import { ApiError } from '../errors.js';
+import { EVENT_TYPES } from '../storage/outbox.js';
+import { DELIVERY_STATUSES, EndpointLimitError } from '../storage/webhook-store.js';
+import { parseDeliveryQuery, parseNewEndpoint, parsePositiveInteger } from '../webhooks/validation.js';
+import { DataCommandError, type DataCommandContext } from './import.js';
+import { printTable } from './output.js';
 
-/** `crosswalk webhooks …`. */
-export function registerWebhooksCommand(_program: Command, _data: DataCommandContext): void {}
+const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+
+/** The option that carries each field the shared validators name. */
+const OPTION_OF: Record<string, string> = {
+  url: '--url',
+  event_types: '--events',
+  secret: '--secret',
+  description: '--description',
+  status: '--status',
+  endpoint_id: '--endpoint',
+  limit: '--limit',
+  cursor: '--cursor',
+};
+
+/** Runs a validator and turns its envelope into one line naming the options at fault. */
+function check<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const problems = error.items.map((item) => {
+      const option = item.source === null ? undefined : OPTION_OF[item.source];
+      return option ? `${option}: ${item.errors.join(' ')}` : item.errors.join(' ');
+    });
+    throw new DataCommandError(problems.join('; '));
+  }
+}
+
+/** `crosswalk webhooks …`: endpoints and deliveries, straight on the database. */
+export function registerWebhooksCommand(program: Command, data: DataCommandContext): void {
+  const webhooks = program
+    .command('webhooks')
+    .description('manage webhook endpoints and see their deliveries (see docs/webhooks.md)');
+
+  webhooks
+    .command('add')
+    .description('subscribe an endpoint to change events; prints its signing secret once')
+    .option('--app <app>', 'app id or name (may be left out when there is only one app)')
+    .requiredOption('--url <url>', 'absolute http:// or https:// URL that receives a POST per event')
+    .option('--events <types>', `comma-separated event types (default: all): ${EVENT_TYPES.join(', ')}`)
+    .option('--secret <secret>', 'signing secret of your choice (16-256 printable ASCII); generated when left out')
+    .option('--description <text>', 'a note for people')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  crosswalk webhooks add --app my-ios-app --url https://example.com/hooks\n' +
+        '  crosswalk webhooks add --url http://127.0.0.1:4000/ --events integration_identifiers.updated,profile.deleted',
+    )
+    .action((options: { app?: string; url: string; events?: string; secret?: string; description?: string; json?: boolean }) =>
+      data.withStore(async (store) => {
+        const endpoint = check(() =>
+          parseNewEndpoint({
+            url: options.url,
+            event_types: options.events?.split(',').map((type) => type.trim()).filter((type) => type !== ''),
+            secret: options.secret,
+            description: options.description,
+          }),
+        );
+        const app = await data.resolveApp(store, options.app);
+        const created = await store.webhooks.addEndpoint(app.id, endpoint).catch((error: unknown) => {
+          throw error instanceof EndpointLimitError ? new DataCommandError(`${error.message}; remove one first`) : error;
+        });
+        if (options.json) return console.log(JSON.stringify(created));
+        console.log(`added endpoint ${created.id} for app "${app.name}": ${created.url}`);
+        console.log(`events: ${created.eventTypes.join(', ')}`);
+        process.stdout.write(`\nSigning secret (shown only now; store it safely):\n\n    ${created.secret}\n\n`);
+      }),
+    );
+
+  webhooks
+    .command('list')
+    .description('list webhook endpoints (secrets only as hints)')
+    .option('--app <app>', 'app id or name (may be left out when there is only one app)')
+    .option('--json', 'print JSON')
+    .action((options: { app?: string; json?: boolean }) =>
+      data.withStore(async (store) => {
+        const app = await data.resolveApp(store, options.app);
+        const list = await store.webhooks.listEndpoints(app.id);
+        if (options.json) return console.log(JSON.stringify(list));
+        printTable(
+          ['ID', 'URL', 'EVENTS', 'SECRET', 'CREATED', 'DESCRIPTION'],
+          list.map((e) => [e.id, e.url, e.eventTypes.join(','), e.secretHint, iso(e.createdAt), e.description ?? '']),
+        );
+      }),
+    );
+
+  webhooks
+    .command('remove <endpointId>')
+    .description('remove an endpoint: it receives nothing more, its pending deliveries are cancelled')
+    .option('--app <app>', 'app id or name (may be left out when there is only one app)')
+    .addHelpText('after', '\nExample:\n  crosswalk webhooks remove 0b7c6a1e-3f0e-4c55-9a63-5a4c1e2f9d10')
+    .action((endpointId: string, options: { app?: string }) =>
+      data.withStore(async (store) => {
+        const app = await data.resolveApp(store, options.app);
+        if (!(await store.webhooks.removeEndpoint(app.id, endpointId))) {
+          throw new DataCommandError(`app "${app.name}" has no endpoint with the id "${endpointId}" (see "crosswalk webhooks list")`);
+        }
+        console.log(`removed endpoint ${endpointId}; its pending deliveries were cancelled`);
+      }),
+    );
+
+  webhooks
+    .command('deliveries')
+    .description('list deliveries, newest first')
+    .option('--app <app>', 'app id or name (may be left out when there is only one app)')
+    .option('--status <status>', `only this status: ${DELIVERY_STATUSES.join(', ')}`)
+    .option('--endpoint <endpointId>', 'only the deliveries to this endpoint')
+    .option('--limit <count>', 'at most this many (1-100)', '20')
+    .option('--cursor <cursor>', 'the page after this cursor (printed under a full page)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  crosswalk webhooks deliveries --status failed\n  crosswalk webhooks deliveries --limit 100 --json')
+    .action((options: { app?: string; status?: string; endpoint?: string; limit: string; cursor?: string; json?: boolean }) =>
+      data.withStore(async (store) => {
+        const query = check(() =>
+          parseDeliveryQuery({ status: options.status, endpoint_id: options.endpoint, limit: options.limit, cursor: options.cursor }),
+        );
+        const app = await data.resolveApp(store, options.app);
+        const page = await store.webhooks.listDeliveries(app.id, query);
+        if (options.json) return console.log(JSON.stringify(page));
+        printTable(
+          ['ID', 'STATUS', 'EVENT', 'PROFILE', 'ENDPOINT', 'ATTEMPTS', 'LAST CODE', 'NEXT ATTEMPT', 'CREATED', 'LAST ERROR'],
+          page.deliveries.map((d) => [
+            String(d.id), d.status, d.eventType, d.profileId, d.endpointId, String(d.attempts),
+            d.lastStatusCode === null ? '' : String(d.lastStatusCode), iso(d.nextAttemptAt), iso(d.createdAt), d.lastError ?? '',
+          ]),
+        );
+        if (page.next !== null) console.log(`\nmore: --cursor ${page.next}`);
+      }),
+    );
+
+  webhooks
+    .command('redeliver <deliveryId>')
+    .description("send a delivery's event to its endpoint again, as a new delivery")
+    .option('--app <app>', 'app id or name (may be left out when there is only one app)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  crosswalk webhooks redeliver 1234')
+    .action((deliveryId: string, options: { app?: string; json?: boolean }) =>
+      data.withStore(async (store) => {
+        const app = await data.resolveApp(store, options.app);
+        const id = parsePositiveInteger(deliveryId);
+        const delivery = id === null ? null : await store.webhooks.redeliver(app.id, id);
+        if (!delivery) {
+          throw new DataCommandError(`app "${app.name}" has no delivery ${JSON.stringify(deliveryId)} to an endpoint that still exists (see "crosswalk webhooks deliveries")`);
+        }
+        if (options.json) return console.log(JSON.stringify(delivery));
+        console.log(`queued delivery ${delivery.id}: event ${delivery.eventId} (${delivery.eventType}) to endpoint ${delivery.endpointId}`);
+      }),
+    );
+}

@@ -1,16 +1,468 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { isUuid } from '../domain/formats.js';
+import { generateSecret, secretHint } from '../webhooks/signing.js';
 import type { Dialect } from './dialect.js';
 import type { WriteWork } from './group-commit.js';
+import type { EventType } from './outbox.js';
+import type { Database, WebhookDeliveriesTable } from './schema.js';
 
-/** Webhook endpoints, deliveries and the delivery worker's queue. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface WebhookStore {}
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** An endpoint as listings show it: the secret only as a hint. */
+export interface WebhookEndpoint {
+  id: string;
+  appId: string;
+  url: string;
+  description: string | null;
+  eventTypes: EventType[];
+  secretHint: string;
+  createdAt: number;
+}
+
+/** What adding an endpoint answers, once: with the secret. */
+export interface CreatedEndpoint extends WebhookEndpoint {
+  secret: string;
+}
+
+export interface NewEndpoint {
+  url: string;
+  eventTypes: readonly EventType[];
+  /** Generated (`whsec_…`) when left out. */
+  secret?: string;
+  description?: string | null;
+}
+
+export interface Delivery {
+  /** Increasing within the database: newer deliveries have larger ids. */
+  id: number;
+  appId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  profileId: string;
+  status: DeliveryStatus;
+  /** Attempts started so far. */
+  attempts: number;
+  /** When the next attempt is due (pending deliveries only). */
+  nextAttemptAt: number | null;
+  lastAttemptAt: number | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: number;
+  completedAt: number | null;
+}
+
+export interface DeliveryQuery {
+  status?: DeliveryStatus;
+  endpointId?: string;
+  limit: number;
+  /** Only deliveries older than this id (the cursor of the previous page). */
+  before?: number;
+}
+
+export interface DeliveryPage {
+  deliveries: Delivery[];
+  /** The cursor of the next page, or null when this page is the last. */
+  next: number | null;
+}
+
+/** A delivery a worker holds until `leaseUntil`, with everything needed to send it. */
+export interface ClaimedDelivery {
+  id: number;
+  appId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  /** The number of this attempt, from 1; an outcome is recorded only for this number. */
+  attempt: number;
+  url: string;
+  secret: string;
+  /** The JSON body, exactly as it is sent and signed. */
+  payload: string;
+  /** When the delivery was made (the event's time, or the redelivery's). */
+  createdAt: number;
+  leaseUntil: number;
+}
+
+/** The result of one attempt, as the worker decided it. */
+export type AttemptOutcome =
+  | { status: 'succeeded'; statusCode: number }
+  /** `nextAttemptAt` null: the retry period is over and the delivery is marked failed. */
+  | { status: 'failed'; statusCode: number | null; error: string; nextAttemptAt: number | null };
+
+/** Raised when an app already has as many endpoints as it may. */
+export class EndpointLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`an app can have at most ${limit} webhook endpoints`);
+    this.name = 'EndpointLimitError';
+  }
+}
+
+/** Each change writes one delivery per subscribed endpoint in its transaction: keep that bounded. */
+export const MAX_ENDPOINTS_PER_APP = 20;
+
+/** Webhook endpoints, deliveries and the delivery worker's queue. Every tenant method takes the app id first. */
+export interface WebhookStore {
+  /** Adds an endpoint subscribed to `eventTypes`; answers it with its secret, the only time it is shown. */
+  addEndpoint(appId: string, endpoint: NewEndpoint): Promise<CreatedEndpoint>;
+  /** The app's endpoints that are not removed, oldest first. */
+  listEndpoints(appId: string): Promise<WebhookEndpoint[]>;
+  /** Removes an endpoint: no new deliveries, and its pending ones are cancelled. False when not found. */
+  removeEndpoint(appId: string, endpointId: string): Promise<boolean>;
+  /** A page of the app's deliveries, newest first. */
+  listDeliveries(appId: string, query: DeliveryQuery): Promise<DeliveryPage>;
+  /** A new pending delivery of the same event to the same endpoint; null when unknown or the endpoint is removed. */
+  redeliver(appId: string, deliveryId: number): Promise<Delivery | null>;
+
+  /**
+   * Takes up to `limit` deliveries that are due, for `leaseMs`: none that another worker holds,
+   * and none with an earlier delivery still pending for the same app, endpoint and profile.
+   * Deliveries whose endpoint was removed meanwhile are cancelled instead.
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /** Records an attempt's outcome; false when the attempt is stale (retried by another worker, or cancelled). */
+  recordAttempt(claim: Pick<ClaimedDelivery, 'id' | 'attempt'>, outcome: AttemptOutcome, now: number): Promise<boolean>;
+  /** Deletes deliveries completed before `cutoff` and the events no delivery refers to any more. */
+  prune(cutoff: number): Promise<{ deliveries: number; events: number }>;
+}
 
 /** Runs a write transaction the way the store does (group commit on SQLite). */
 export type WriteRunner = <T>(work: WriteWork<T>) => Promise<T>;
+
+type Db = Kysely<Database>;
+
+const DELIVERY_COLUMNS = [
+  'd.seq', 'd.app_id', 'd.endpoint_id', 'd.event_id', 'd.profile_id', 'd.status', 'd.attempts', 'd.next_attempt_at',
+  'd.last_attempt_at', 'd.last_status_code', 'd.last_error', 'd.created_at', 'd.completed_at',
+] as const;
+
+/** How many rows one prune statement deletes, so that it never holds the write lock for long. */
+const PRUNE_BATCH = 500;
+
+function parseEventTypes(json: string): EventType[] {
+  return JSON.parse(json) as EventType[];
+}
 
 export class KyselyWebhookStore implements WebhookStore {
   constructor(
     readonly dialect: Dialect,
     readonly write: WriteRunner,
   ) {}
+
+  private get db(): Db {
+    return this.dialect.db;
+  }
+
+  async addEndpoint(appId: string, endpoint: NewEndpoint): Promise<CreatedEndpoint> {
+    const secret = endpoint.secret ?? generateSecret();
+    const row = {
+      app_id: appId,
+      id: randomUUID(),
+      url: endpoint.url,
+      secret,
+      description: endpoint.description ?? null,
+      event_types: JSON.stringify(endpoint.eventTypes),
+      created_at: Date.now(),
+      removed_at: null,
+    };
+    await this.write(async (trx) => {
+      const { count } = await trx
+        .selectFrom('webhook_endpoints')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('app_id', '=', appId)
+        .where('removed_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      if (Number(count) >= MAX_ENDPOINTS_PER_APP) throw new EndpointLimitError(MAX_ENDPOINTS_PER_APP);
+      await trx.insertInto('webhook_endpoints').values(row).execute();
+      await trx
+        .insertInto('webhook_subscriptions')
+        .values(endpoint.eventTypes.map((type) => ({ app_id: appId, event_type: type, endpoint_id: row.id })))
+        .execute();
+    });
+    return {
+      id: row.id,
+      appId,
+      url: row.url,
+      description: row.description,
+      eventTypes: [...endpoint.eventTypes],
+      secretHint: secretHint(secret),
+      createdAt: row.created_at,
+      secret,
+    };
+  }
+
+  async listEndpoints(appId: string): Promise<WebhookEndpoint[]> {
+    const rows = await this.db
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('removed_at', 'is', null)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      appId: row.app_id,
+      url: row.url,
+      description: row.description,
+      eventTypes: parseEventTypes(row.event_types),
+      secretHint: secretHint(row.secret),
+      createdAt: row.created_at,
+    }));
+  }
+
+  async removeEndpoint(appId: string, endpointId: string): Promise<boolean> {
+    // Ids are UUIDs; anything else (a NUL character, which PostgreSQL text refuses) is simply unknown.
+    if (!isUuid(endpointId)) return false;
+    const now = Date.now();
+    return this.write(async (trx) => {
+      const removed = await trx
+        .updateTable('webhook_endpoints')
+        .set({ removed_at: now })
+        .where('app_id', '=', appId)
+        .where('id', '=', endpointId)
+        .where('removed_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(removed.numUpdatedRows) === 0) return false;
+      await trx.deleteFrom('webhook_subscriptions').where('app_id', '=', appId).where('endpoint_id', '=', endpointId).execute();
+      // An attempt in flight may still finish; its outcome is then not recorded (status guard).
+      await trx
+        .updateTable('webhook_deliveries')
+        .set({ status: 'cancelled', completed_at: now, lease_until: null, last_error: 'endpoint removed' })
+        .where('app_id', '=', appId)
+        .where('endpoint_id', '=', endpointId)
+        .where('status', '=', 'pending')
+        .execute();
+      return true;
+    });
+  }
+
+  private deliveries(db: Db) {
+    return db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_events as ev', (join) => join.onRef('ev.app_id', '=', 'd.app_id').onRef('ev.id', '=', 'd.event_id'))
+      .select([...DELIVERY_COLUMNS, 'ev.type']);
+  }
+
+  async listDeliveries(appId: string, query: DeliveryQuery): Promise<DeliveryPage> {
+    let select = this.deliveries(this.db).where('d.app_id', '=', appId).orderBy('d.seq', 'desc').limit(query.limit + 1);
+    if (query.status !== undefined) select = select.where('d.status', '=', query.status);
+    if (query.endpointId !== undefined) select = select.where('d.endpoint_id', '=', query.endpointId);
+    if (query.before !== undefined) select = select.where('d.seq', '<', query.before);
+    const rows = await select.execute();
+    const deliveries = rows.slice(0, query.limit).map(toDelivery);
+    return { deliveries, next: rows.length > query.limit ? deliveries.at(-1)!.id : null };
+  }
+
+  redeliver(appId: string, deliveryId: number): Promise<Delivery | null> {
+    const now = Date.now();
+    return this.write(async (trx) => {
+      const original = await trx
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_endpoints as ep', (join) => join.onRef('ep.app_id', '=', 'd.app_id').onRef('ep.id', '=', 'd.endpoint_id'))
+        .select(['d.endpoint_id', 'd.event_id', 'd.profile_id'])
+        .where('d.app_id', '=', appId)
+        .where('d.seq', '=', deliveryId)
+        .where('ep.removed_at', 'is', null)
+        .executeTakeFirst();
+      if (!original) return null;
+      const { seq } = await trx
+        .insertInto('webhook_deliveries')
+        .values({ app_id: appId, ...original, status: 'pending', attempts: 0, next_attempt_at: now, created_at: now })
+        .returning('seq')
+        .executeTakeFirstOrThrow();
+      // Wakes this process's worker once the write commits (see KyselyStore.write).
+      this.dialect.outboxWrites++;
+      return toDelivery(await this.deliveries(trx).where('d.seq', '=', seq).executeTakeFirstOrThrow());
+    });
+  }
+
+  async claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    // A read first: most polls find nothing, and then take no write lock (SQLite) and no transaction.
+    const due = await this.due(this.db, now, 1).execute();
+    if (due.length === 0) return [];
+    const leaseUntil = now + leaseMs;
+    return this.write(async (trx) => {
+      // PostgreSQL: rows another process is claiming right now are skipped rather than waited for
+      // or claimed twice. SQLite has one writer at a time, so the transaction alone is enough.
+      const candidates = this.dialect.name === 'postgres' ? this.due(trx, now, limit).forUpdate().skipLocked() : this.due(trx, now, limit);
+      const seqs = (await candidates.execute()).map((row) => row.seq);
+      if (seqs.length === 0) return [];
+      await trx
+        .updateTable('webhook_deliveries')
+        .set((eb) => ({ lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+        .where('seq', 'in', seqs)
+        .execute();
+      const rows = await trx
+        .selectFrom('webhook_deliveries as d')
+        .leftJoin('webhook_events as ev', (join) => join.onRef('ev.app_id', '=', 'd.app_id').onRef('ev.id', '=', 'd.event_id'))
+        .leftJoin('webhook_endpoints as ep', (join) => join.onRef('ep.app_id', '=', 'd.app_id').onRef('ep.id', '=', 'd.endpoint_id'))
+        .select(['d.seq', 'd.app_id', 'd.endpoint_id', 'd.event_id', 'd.attempts', 'd.created_at', 'ev.type', 'ev.payload', 'ep.url', 'ep.secret', 'ep.removed_at'])
+        .where('d.seq', 'in', seqs)
+        .orderBy('d.seq')
+        .execute();
+      const claims: ClaimedDelivery[] = [];
+      const orphans: number[] = [];
+      for (const row of rows) {
+        // An event emitted while its endpoint was being removed can still have made a delivery.
+        if (row.url === null || row.secret === null || row.removed_at !== null || row.payload === null || row.type === null) {
+          orphans.push(row.seq);
+          continue;
+        }
+        claims.push({
+          id: row.seq,
+          appId: row.app_id,
+          endpointId: row.endpoint_id,
+          eventId: row.event_id,
+          eventType: row.type,
+          attempt: row.attempts,
+          url: row.url,
+          secret: row.secret,
+          payload: row.payload,
+          createdAt: row.created_at,
+          leaseUntil,
+        });
+      }
+      if (orphans.length > 0) {
+        await trx
+          .updateTable('webhook_deliveries')
+          .set({ status: 'cancelled', completed_at: now, lease_until: null, last_error: 'endpoint removed' })
+          .where('seq', 'in', orphans)
+          .execute();
+      }
+      return claims;
+    });
+  }
+
+  /**
+   * Pending deliveries that are due and not held by a live lease, oldest first, without an earlier
+   * pending delivery (leased or waiting for a retry) for the same app, endpoint and profile: that
+   * is what keeps one profile's events in order at one endpoint.
+   */
+  private due(db: Db, now: number, limit: number) {
+    return db
+      .selectFrom('webhook_deliveries as c')
+      .select('c.seq')
+      .where('c.status', '=', 'pending')
+      .where('c.next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<=', now)]))
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('webhook_deliveries as e')
+              .select(sql<number>`1`.as('one'))
+              .whereRef('e.app_id', '=', 'c.app_id')
+              .whereRef('e.endpoint_id', '=', 'c.endpoint_id')
+              .whereRef('e.profile_id', '=', 'c.profile_id')
+              .whereRef('e.seq', '<', 'c.seq')
+              .where('e.status', '=', 'pending'),
+          ),
+        ),
+      )
+      .orderBy('c.seq')
+      .limit(limit);
+  }
+
+  async recordAttempt(claim: Pick<ClaimedDelivery, 'id' | 'attempt'>, outcome: AttemptOutcome, now: number): Promise<boolean> {
+    const done = outcome.status === 'succeeded' || outcome.nextAttemptAt === null;
+    const result = await this.write((trx) =>
+      trx
+        .updateTable('webhook_deliveries')
+        .set({
+          status: done ? outcome.status : 'pending',
+          next_attempt_at: outcome.status === 'failed' && outcome.nextAttemptAt !== null ? outcome.nextAttemptAt : now,
+          lease_until: null,
+          last_attempt_at: now,
+          last_status_code: outcome.statusCode,
+          last_error: outcome.status === 'failed' ? outcome.error : null,
+          completed_at: done ? now : null,
+        })
+        // Only the worker that holds this attempt may record it: after a lease ran out and another
+        // worker started the next attempt, or after the endpoint was removed, this changes nothing.
+        .where('seq', '=', claim.id)
+        .where('attempts', '=', claim.attempt)
+        .where('status', '=', 'pending')
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async prune(cutoff: number): Promise<{ deliveries: number; events: number }> {
+    let deliveries = 0;
+    let events = 0;
+    for (;;) {
+      const result = await this.write((trx) =>
+        trx
+          .deleteFrom('webhook_deliveries')
+          .where('seq', 'in', (eb) =>
+            eb
+              .selectFrom('webhook_deliveries')
+              .select('seq')
+              .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
+              .where('completed_at', '<', cutoff)
+              .limit(PRUNE_BATCH),
+          )
+          .executeTakeFirst(),
+      );
+      deliveries += Number(result.numDeletedRows);
+      if (Number(result.numDeletedRows) < PRUNE_BATCH) break;
+    }
+    for (;;) {
+      const result = await this.write((trx) =>
+        trx
+          .deleteFrom('webhook_events')
+          .where(({ eb, refTuple, selectFrom }) =>
+            eb(
+              refTuple('app_id', 'id'),
+              'in',
+              selectFrom('webhook_events as ev')
+                .select(['ev.app_id', 'ev.id'])
+                .where('ev.created_at', '<', cutoff)
+                // A delivery of an event is for the event's profile at one of the app's endpoints, so
+                // the (app, endpoint, profile) index finds it without an index on event ids.
+                .where(({ not, exists, selectFrom: from }) =>
+                  not(
+                    exists(
+                      from('webhook_endpoints as ep')
+                        .innerJoin('webhook_deliveries as d', (join) => join.onRef('d.app_id', '=', 'ep.app_id').onRef('d.endpoint_id', '=', 'ep.id'))
+                        .select(sql<number>`1`.as('one'))
+                        .whereRef('ep.app_id', '=', 'ev.app_id')
+                        .whereRef('d.profile_id', '=', 'ev.profile_id')
+                        .whereRef('d.event_id', '=', 'ev.id'),
+                    ),
+                  ),
+                )
+                .limit(PRUNE_BATCH)
+                .$asTuple('app_id', 'id'),
+            ),
+          )
+          .executeTakeFirst(),
+      );
+      events += Number(result.numDeletedRows);
+      if (Number(result.numDeletedRows) < PRUNE_BATCH) break;
+    }
+    return { deliveries, events };
+  }
+}
+
+function toDelivery(row: Omit<Selectable<WebhookDeliveriesTable>, 'lease_until'> & { type: string }): Delivery {
+  const status = row.status as DeliveryStatus;
+  return {
+    id: row.seq,
+    appId: row.app_id,
+    endpointId: row.endpoint_id,
+    eventId: row.event_id,
+    eventType: row.type,
+    profileId: row.profile_id,
+    status,
+    attempts: row.attempts,
+    nextAttemptAt: status === 'pending' ? row.next_attempt_at : null,
+    lastAttemptAt: row.last_attempt_at,
+    lastStatusCode: row.last_status_code,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    completedAt: row.completed_at,
+  };
 }

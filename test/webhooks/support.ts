@@ -1,0 +1,109 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestDatabase } from '../helpers.js';
+
+/** One request the receiver got. */
+export interface Receipt {
+  headers: http.IncomingHttpHeaders;
+  /** The raw body, as signed. */
+  body: string;
+  deliveryId: string;
+  attempt: number;
+  eventId: string;
+  eventType: string;
+  /** The status answered, or null when the receiver never answered. */
+  answered: number | null;
+  /** When the request had arrived and when it was answered (Date.now()). */
+  receivedAt: number;
+  answeredAt: number | null;
+}
+
+/**
+ * How the receiver answers one request: a status code (now or later), 'hang' to never answer (a
+ * timeout), or 'drop' to close the connection without an answer.
+ */
+export type Respond = (receipt: Receipt, receipts: readonly Receipt[]) => number | 'hang' | 'drop' | Promise<number>;
+
+export interface Receiver {
+  url: string;
+  receipts: Receipt[];
+  /** Replaces how requests are answered (default: 200). */
+  respond: Respond;
+  /** Receipts that were answered 2xx. */
+  delivered(): Receipt[];
+  /** The most requests that were waiting for their answer at one time. */
+  maxInFlight: number;
+  close(): Promise<void>;
+}
+
+/** A real HTTP endpoint on loopback that records every request and answers as told. */
+export async function startReceiver(respond: Respond = () => 200): Promise<Receiver> {
+  const receiver: Receiver = {
+    url: '',
+    receipts: [],
+    respond,
+    delivered: () => receiver.receipts.filter((r) => r.answered !== null && r.answered >= 200 && r.answered < 300),
+    maxInFlight: 0,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  let inFlight = 0;
+  const server = http.createServer((request, response) => {
+    receiver.maxInFlight = Math.max(receiver.maxInFlight, ++inFlight);
+    response.once('close', () => inFlight--);
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const header = (name: string) => String(request.headers[name] ?? '');
+      const receipt: Receipt = {
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        deliveryId: header('crosswalk-delivery-id'),
+        attempt: Number(header('crosswalk-delivery-attempt')),
+        eventId: header('crosswalk-event-id'),
+        eventType: header('crosswalk-event-type'),
+        answered: null,
+        receivedAt: Date.now(),
+        answeredAt: null,
+      };
+      receiver.receipts.push(receipt);
+      const answer = receiver.respond(receipt, receiver.receipts);
+      if (answer === 'hang') return;
+      if (answer === 'drop') return void request.socket.destroy();
+      void Promise.resolve(answer).then((status) => {
+        receipt.answered = status;
+        receipt.answeredAt = Date.now();
+        // A redirect points back here, so that following it would show up as another receipt.
+        const location = status >= 300 && status < 400 ? { location: `${receiver.url}?followed` } : {};
+        response.writeHead(status, { 'content-type': 'text/plain', ...location }).end(status >= 300 ? `nope ${status}` : 'ok');
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  return receiver;
+}
+
+/** Waits until `condition` holds, checking often, failing with `message` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, message: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${message}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A clock that moves only when told to. */
+export class ManualClock {
+  constructor(public time = Date.now()) {}
+  now = () => this.time;
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export function databaseUrl(database: TestDatabase): string {
+  return database.config.kind === 'sqlite' ? `sqlite:${database.config.file}` : database.config.url;
+}
