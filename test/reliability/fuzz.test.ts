@@ -406,6 +406,25 @@ const crosswalkPath = fc.oneof(
       .map((query) => `${CROSSWALK}/history/${query}`),
   },
   { weight: 4, arbitrary: fc.constantFrom(`${CROSSWALK}/batch/`, `${CROSSWALK}/batch`, `${CROSSWALK}/batch/?x=1`) },
+  {
+    weight: 3,
+    arbitrary: fc.oneof(
+      fc.constantFrom('/crosswalk/v1/webhooks/endpoints/', '/crosswalk/v1/webhooks/endpoints', '/crosswalk/v1/webhooks/deliveries/'),
+      fc
+        .constantFrom('', '?status=failed', '?status=nope', '?limit=0', '?limit=abc', '?cursor=-5', '?endpoint_id=x', '?status=a&status=b')
+        .map((query) => `/crosswalk/v1/webhooks/deliveries/${query}`),
+      fc.tuple(fc.oneof(nastyString, fc.uuid()), fc.constantFrom('endpoints/%s/', 'deliveries/%s/redeliver/')).map(([id, shape]) => `/crosswalk/v1/webhooks/${shape.replace('%s', queryText(id))}`),
+    ),
+  },
+);
+const webhookBodyText = objectText(
+  fc.array(
+    fc.tuple(
+      fc.constantFrom('url', 'url', 'event_types', 'secret', 'description', '__proto__'),
+      fc.oneof(valueText, fc.constantFrom('"http://127.0.0.1:9/"', '"https://example.com/hook"', '["profile.created"]', '["nope"]', '[]', '"ftp://x"', '"whsec_0123456789abcdef"')),
+    ),
+    { maxLength: 4 },
+  ),
 );
 const batchItemText = fc.oneof(
   {
@@ -552,7 +571,7 @@ function shapes(): Record<keyof typeof RUNS, Shape> {
     crosswalk: {
       path: crosswalkPath,
       method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST') }, { weight: 1, arbitrary: fc.constantFrom('PATCH', 'DELETE', 'PUT') }),
-      body: optionalBody(batchBodyText),
+      body: optionalBody(fc.oneof(batchBodyText, webhookBodyText)),
       chaos: false,
     },
     urls: {
