@@ -57,6 +57,13 @@ export class KyselyStore implements Store {
     this.outboxSignals.push(signal);
   }
 
+  /** After a transaction: wakes the delivery workers when it wrote events (or when its events were rolled back: a needless wake-up is harmless). */
+  private signalOutbox() {
+    if (this.dialectInfo.outboxWrites === this.outboxSeen) return;
+    this.outboxSeen = this.dialectInfo.outboxWrites;
+    for (const signal of this.outboxSignals) signal();
+  }
+
   private prepared<Row>(key: string, arity: number, build: (...values: string[]) => Compilable<Row>) {
     return preparedQuery(this.dialectInfo.prepared, key, arity, build);
   }
@@ -75,11 +82,7 @@ export class KyselyStore implements Store {
         }
       }
     } finally {
-      // Events committed (or a failed write's events rolled back: a needless wake-up is harmless).
-      if (this.dialectInfo.outboxWrites !== this.outboxSeen) {
-        this.outboxSeen = this.dialectInfo.outboxWrites;
-        for (const signal of this.outboxSignals) signal();
-      }
+      this.signalOutbox();
     }
   }
 
@@ -350,10 +353,7 @@ export class KyselyStore implements Store {
         importItems(trx, this.dialectInfo, appId, items, await readRules(trx, this.dialectInfo, appId)),
       );
     } finally {
-      if (this.dialectInfo.outboxWrites !== this.outboxSeen) {
-        this.outboxSeen = this.dialectInfo.outboxWrites;
-        for (const signal of this.outboxSignals) signal();
-      }
+      this.signalOutbox();
     }
   }
 

@@ -13,17 +13,7 @@ import {
   type IntegrationIdentifiersUpdate,
   type ProfileAddress,
 } from '../src/index.js';
-import { type Crosswalk, startCrosswalk, userId } from './support.js';
-
-/** Resolves with what `promise` rejects with; fails the test if it resolves. */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected the call to fail');
-}
+import { type Crosswalk, failure, startCrosswalk, userId } from './support.js';
 
 /** An AppsFlyer-like id no other test uses. */
 const appsflyerId = () => `1712345678901-${randomUUID()}`;

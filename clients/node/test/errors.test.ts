@@ -8,17 +8,7 @@ import {
   CrosswalkValidationError,
   type ProfileRequest,
 } from '../src/index.js';
-import { type Crosswalk, startCrosswalk, userId } from './support.js';
-
-/** Resolves with what `promise` rejects with; fails the test if it resolves. */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected the call to fail');
-}
+import { type Crosswalk, failure, startCrosswalk, userId } from './support.js';
 
 describe('typed errors from the real server', () => {
   let server: Crosswalk;

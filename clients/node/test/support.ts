@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, queryRows, type TestDatabase } from '../../../test/helpers.js';
 import { runCliProcess, startServer, type ServerProcess } from '../../../test/process-helpers.js';
@@ -52,4 +53,14 @@ export async function startCrosswalk(): Promise<Crosswalk> {
 /** A customer user id no other test uses. */
 export function userId(label: string): string {
   return `${label}-${randomUUID()}`;
+}
+
+/** Resolves with what `promise` rejects with; fails the test if it resolves. */
+export async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected the call to fail');
 }
