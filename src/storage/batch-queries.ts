@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type Insertable, type Kysely, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { IdentifierKey } from '../domain/identifiers.js';
 import { type AppRules, applyPlaceholderRule, type DroppedValue } from '../domain/rules.js';
 import { ApiError } from '../errors.js';
 import type { Dialect } from './dialect.js';
-import type { IdentifierChange, IdentifierWriteResult, WriteActor } from './identifier-queries.js';
+import { appendHistory, changeOf, changesData, type HistoryRow, type IdentifierChange, type IdentifierWriteResult, type WriteActor } from './identifier-queries.js';
 import { emitEvent, subscribedEventTypes } from './outbox.js';
-import type { Database, IdentifierHistoryTable } from './schema.js';
+import type { Database } from './schema.js';
 import type { BatchItem, BatchOutcome } from './store.js';
 
 type Db = Kysely<Database>;
@@ -137,7 +137,7 @@ export async function applyBatchInBulk(
 
   // The items in order, in memory.
   const now = Date.now();
-  const history: Insertable<IdentifierHistoryTable>[] = [];
+  const history: HistoryRow[] = [];
   const reported = new Set<string>();
   const events: { profile: Holder; changes: IdentifierChange[] }[] = [];
   for (const { item, i } of live) {
@@ -150,18 +150,16 @@ export async function applyBatchInBulk(
     const changes: IdentifierChange[] = [];
     for (const [key, value] of kept) {
       const slot = `${holder.id}\u0000${key}`;
-      const oldValue = current.get(slot) ?? null;
-      if (value === oldValue) continue;
-      changes.push({ key, oldValue, newValue: value, kind: value === null ? 'clear' : oldValue === null ? 'set' : 'change' });
+      const change = changeOf(key, current.get(slot) ?? null, value);
+      if (!change) continue;
+      changes.push(change);
       if (value === null) current.delete(slot);
       else current.set(slot, value);
     }
-    const entry = (key: string, kind: string, oldValue: string | null, newValue: string | null) => ({
-      app_id: appId, profile_id: holder.id, key, kind, old_value: oldValue, new_value: newValue, other_profile_id: null,
-      source: actor.source, api_key_id: actor.apiKeyId, request_id: actor.requestId, changed_at: now,
-    });
-    for (const change of changes) history.push(entry(change.key, change.kind, change.oldValue, change.newValue));
-    for (const { key, value } of dropped) history.push(entry(key, 'dropped', current.get(`${holder.id}\u0000${key}`) ?? null, value));
+    for (const change of changes) history.push({ profileId: holder.id, otherProfileId: null, ...change });
+    for (const { key, value } of dropped) {
+      history.push({ profileId: holder.id, key, kind: 'dropped', oldValue: current.get(`${holder.id}\u0000${key}`) ?? null, newValue: value, otherProfileId: null });
+    }
     if (changes.length > 0) events.push({ profile: holder, changes });
     const created = createdIds.has(holder.id) && !reported.has(holder.id);
     if (created) reported.add(holder.id);
@@ -194,7 +192,7 @@ export async function applyBatchInBulk(
       )
       .execute();
   }
-  for (const part of chunks(history, 100)) await db.insertInto('identifier_history').values(part).execute();
+  await appendHistory(db, appId, actor, history, now);
 
   // Events, only when an endpoint of the app wants them.
   const wanted = await subscribedEventTypes(db, dialect, appId);
@@ -208,7 +206,7 @@ export async function applyBatchInBulk(
       await emitEvent(db, dialect, appId, 'integration_identifiers.updated', {
         profile_id: profile.id,
         customer_user_id: profile.customerUserId,
-        changes: Object.fromEntries(changes.map((c) => [c.key, { old: c.oldValue, new: c.newValue }])),
+        changes: changesData(changes),
       }, now);
     }
   }

@@ -87,7 +87,8 @@ async function holders(db: Db, dialect: Dialect, appId: string, key: string, val
   return rows.map((row) => row.profile_id);
 }
 
-interface HistoryRow {
+/** One history entry, before the actor and time that all entries of a write share. */
+export interface HistoryRow {
   profileId: string;
   key: string;
   kind: HistoryKind;
@@ -96,26 +97,34 @@ interface HistoryRow {
   otherProfileId: string | null;
 }
 
-async function appendHistory(db: Db, appId: string, actor: WriteActor, entries: readonly HistoryRow[], now: number) {
-  if (entries.length === 0) return;
-  await db
-    .insertInto('identifier_history')
-    .values(
-      entries.map((entry) => ({
-        app_id: appId,
-        profile_id: entry.profileId,
-        key: entry.key,
-        kind: entry.kind,
-        old_value: entry.oldValue,
-        new_value: entry.newValue,
-        other_profile_id: entry.otherProfileId,
-        source: actor.source,
-        api_key_id: actor.apiKeyId,
-        request_id: actor.requestId,
-        changed_at: now,
-      })),
-    )
-    .execute();
+/** Writes history entries, 100 rows per statement (a batch can have thousands). */
+export async function appendHistory(db: Db, appId: string, actor: WriteActor, entries: readonly HistoryRow[], now: number) {
+  for (let start = 0; start < entries.length; start += 100) {
+    await db
+      .insertInto('identifier_history')
+      .values(
+        entries.slice(start, start + 100).map((entry) => ({
+          app_id: appId,
+          profile_id: entry.profileId,
+          key: entry.key,
+          kind: entry.kind,
+          old_value: entry.oldValue,
+          new_value: entry.newValue,
+          other_profile_id: entry.otherProfileId,
+          source: actor.source,
+          api_key_id: actor.apiKeyId,
+          request_id: actor.requestId,
+          changed_at: now,
+        })),
+      )
+      .execute();
+  }
+}
+
+/** What writing `newValue` over `oldValue` changes; null when they are equal. */
+export function changeOf(key: IdentifierKey, oldValue: string | null, newValue: string | null): IdentifierChange | null {
+  if (newValue === oldValue) return null;
+  return { key, oldValue, newValue, kind: newValue === null ? 'clear' : oldValue === null ? 'set' : 'change' };
 }
 
 async function deleteKeys(db: Db, dialect: Dialect, appId: string, profileId: string, keys: readonly string[]) {
@@ -144,7 +153,8 @@ async function upsertKeys(db: Db, dialect: Dialect, appId: string, profileId: st
   ).execute(db, [appId, profileId, now, ...set.flat()]);
 }
 
-const changesData = (changes: readonly { key: string; oldValue: string | null; newValue: string | null }[]) =>
+/** The `changes` of an integration_identifiers.updated event. */
+export const changesData = (changes: readonly { key: string; oldValue: string | null; newValue: string | null }[]) =>
   Object.fromEntries(changes.map((change) => [change.key, { old: change.oldValue, new: change.newValue }]));
 
 /**
@@ -172,9 +182,8 @@ export async function writeIdentifiers(
   // Dropped keys are read too: their history entry shows the value that was kept.
   const current = await currentValues(db, dialect, appId, profile.id, [...requested.keys()]);
   for (const [key, value] of kept) {
-    const oldValue = current.get(key) ?? null;
-    if (value === oldValue) continue;
-    result.changes.push({ key, oldValue, newValue: value, kind: value === null ? 'clear' : oldValue === null ? 'set' : 'change' });
+    const change = changeOf(key, current.get(key) ?? null, value);
+    if (change) result.changes.push(change);
   }
 
   // Conflict policies: every refusal is found before anything is written.

@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type BatchItem, type BatchOutcome, type HistoryEntry } from '../../storage/store.js';
 import { MAX_BATCH_ITEMS, parseBatch } from '../../domain/batch.js';
 import { charLength, unstorableText } from '../../domain/formats.js';
 import { IDENTIFIER_KEYS, type IdentifierKey, isIdentifierKey, MAX_IDENTIFIER_LENGTH } from '../../domain/identifiers.js';
 import { ApiError, FieldErrors } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
-import type { Store } from '../../storage/store.js';
+import type { BatchItem, BatchOutcome, HistoryEntry, Store } from '../../storage/store.js';
 import { actorOf } from '../actor.js';
 import { readAddress } from '../addressing.js';
 import { toApiError } from '../error-handler.js';
