@@ -117,3 +117,44 @@ export class IdentifierConflictError extends Error {
     this.name = 'IdentifierConflictError';
   }
 }
+
+/** Raised by storage when an app already has as many webhook endpoints as it may. */
+export class EndpointLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`an app can have at most ${limit} webhook endpoints`);
+    this.name = 'EndpointLimitError';
+  }
+}
+
+/** The answer to a profile that does not exist; the profile operations use their own code for it. */
+export function profileNotFound(code: 'profile_not_found' | 'profile_does_not_exist' = 'profile_not_found'): ApiError {
+  return new ApiError(code, [{ source: null, errors: ['Profile not found'] }]);
+}
+
+/**
+ * The wire form of an error raised below the HTTP layer: ApiError as it is, the domain errors
+ * worded as the API words them, and null for anything else (the caller decides).
+ */
+export function domainErrorToApiError(error: unknown): ApiError | null {
+  if (error instanceof ApiError) return error;
+  if (error instanceof CustomerUserIdTakenError) {
+    return new ApiError('validation_error', [
+      { source: 'adapty-customer-user-id', errors: ['This customer user id already belongs to another profile.'] },
+    ]);
+  }
+  if (error instanceof CustomAttributeLimitError) {
+    return new ApiError('validation_error', [
+      { source: 'custom_attributes', errors: [`A profile can have at most ${error.limit} custom attributes.`] },
+    ]);
+  }
+  if (error instanceof IdentifierConflictError) {
+    return new ApiError(
+      'identifier_conflict',
+      error.keys.map((key) => ({ source: key, errors: ['This value is already held by another profile of this app, and this key does not allow sharing.'] })),
+    );
+  }
+  if (error instanceof EndpointLimitError) {
+    return ApiError.general('validation_error', `An app can have at most ${error.limit} webhook endpoints; remove one first.`);
+  }
+  return null;
+}

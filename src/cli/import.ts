@@ -5,13 +5,11 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
-import { charLength, isUuid } from '../domain/formats.js';
+import { charLength, isPlainObject, isUuid } from '../domain/formats.js';
 import { IDENTIFIER_KEYS, type IdentifierChanges, isIdentifierKey, parseIdentifierChanges } from '../domain/identifiers.js';
-import { ATTRIBUTE_NAMES, type ProfilePatch } from '../domain/profile.js';
+import { ATTRIBUTE_NAMES, MAX_CUSTOMER_USER_ID_LENGTH, type ProfilePatch } from '../domain/profile.js';
 import { parseProfileRequest } from '../domain/profile-request.js';
-import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, type ErrorItem } from '../errors.js';
-import { toApiError } from '../http/error-handler.js';
-import { MAX_CUSTOMER_USER_ID_LENGTH } from '../http/addressing.js';
+import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, domainErrorToApiError, type ErrorItem } from '../errors.js';
 import type { App, ImportItem, ImportOutcome, ProfileAddress, Store } from '../storage/store.js';
 import { Progress, formatCount } from './progress.js';
 
@@ -246,9 +244,6 @@ async function* csvSourceRecords(input: Readable): AsyncGenerator<SourceRecord> 
 // ---------------------------------------------------------------------------------------------
 // Validation: the product's own validators, and the create operation's addressing rules.
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function describe(items: ErrorItem[]): string {
   return items
     .map(({ source, errors }) => (source === null || source === 'non_field_errors' ? errors.join(' ') : `${source}: ${errors.join(' ')}`))
@@ -261,7 +256,7 @@ function describe(items: ErrorItem[]): string {
  * (parseProfileRequest). Every problem of the line is reported at once.
  */
 export function toImportItem(value: unknown): { item: ImportItem } | { reason: string } {
-  if (!isObject(value)) return { reason: 'Expected a JSON object.' };
+  if (!isPlainObject(value)) return { reason: 'Expected a JSON object.' };
   const problems: ErrorItem[] = [];
   const add = (source: string | null, message: string) => problems.push({ source, errors: [message] });
   const collect = (error: unknown, generalSource?: string) => {
@@ -293,7 +288,7 @@ export function toImportItem(value: unknown): { item: ImportItem } | { reason: s
   if (given('integration_identifiers')) {
     const raw = value.integration_identifiers;
     // An object naming none of the 16 keys sets nothing (unknown keys are ignored, as by the API).
-    if (!isObject(raw) || IDENTIFIER_KEYS.some((key) => Object.hasOwn(raw, key))) {
+    if (!isPlainObject(raw) || IDENTIFIER_KEYS.some((key) => Object.hasOwn(raw, key))) {
       try {
         identifiers = parseIdentifierChanges(raw);
       } catch (error) {
@@ -319,7 +314,7 @@ function refusal(outcome: Extract<ImportOutcome, { ok: false }>): string {
   }
   if (outcome.error instanceof CustomerUserIdTakenError) return 'customer_user_id: This customer user id already belongs to another profile.';
   // The app's identifier rules: a conflict under `reject`, or a placeholder under `reject`.
-  return toApiError(outcome.error).items.map((item) => `integration_identifiers.${item.source}: ${item.errors.join(' ')}`).join('; ');
+  return domainErrorToApiError(outcome.error)!.items.map((item) => `integration_identifiers.${item.source}: ${item.errors.join(' ')}`).join('; ');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { ApiError } from '../errors.js';
-import { EVENT_TYPES } from '../storage/outbox.js';
-import { DELIVERY_STATUSES, EndpointLimitError } from '../storage/webhook-store.js';
-import { parseDeliveryQuery, parseNewEndpoint, parsePositiveInteger } from '../webhooks/validation.js';
+import { EVENT_TYPES } from '../domain/events.js';
+import { DELIVERY_STATUSES } from '../domain/webhooks.js';
+import { EndpointLimitError } from '../errors.js';
+import { parseDeliveryQuery, parseNewEndpoint, parsePositiveInteger } from '../domain/webhook-input.js';
 import { DataCommandError, type DataCommandContext } from './import.js';
 import { printTable } from './output.js';
 

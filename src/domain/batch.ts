@@ -1,9 +1,9 @@
 import { ApiError, FieldErrors } from '../errors.js';
 import { charLength, isUuid, unstorableText } from './formats.js';
 import { type IdentifierChanges, parseIdentifierChanges } from './identifiers.js';
+import { MAX_CUSTOMER_USER_ID_LENGTH } from './profile.js';
 
 export const MAX_BATCH_ITEMS = 1000;
-const MAX_CUSTOMER_USER_ID_LENGTH = 256;
 
 /** A batch item that passed validation: its address and its identifier changes. */
 export interface ValidBatchItem {

@@ -1,6 +1,6 @@
 import { ApiError, FieldErrors } from '../errors.js';
 import { countryCode } from './countries.js';
-import { charLength, isEmail, isIpv4, isIsoDate, isUuid, unstorableText } from './formats.js';
+import { charLength, isEmail, isPlainObject, isIpv4, isIsoDate, isUuid, unstorableText } from './formats.js';
 import {
   type CustomAttributeChange,
   INSTALLATION_FIELDS,
@@ -63,10 +63,6 @@ const ATTRIBUTE_CHECKS: Record<keyof ProfileAttributes, Check> = {
     typeof value === 'boolean' ? value : errors.add(source, 'Must be a boolean or null.'),
 };
 
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function customAttributes(value: unknown, errors: FieldErrors): CustomAttributeChange[] | null | undefined {
   if (value === null) return null;
   if (!Array.isArray(value)) {
@@ -76,7 +72,7 @@ function customAttributes(value: unknown, errors: FieldErrors): CustomAttributeC
   const changes: CustomAttributeChange[] = [];
   value.forEach((item: unknown, index) => {
     const source = `custom_attributes.${index}`;
-    if (!isObject(item)) return errors.add(source, 'Must be an object with "key" and "value".');
+    if (!isPlainObject(item)) return errors.add(source, 'Must be an object with "key" and "value".');
     const { key, value: raw } = item;
     let ok = true;
     if (typeof key !== 'string' || !CUSTOM_KEY_PATTERN.test(key)) {
@@ -106,7 +102,7 @@ function customAttributes(value: unknown, errors: FieldErrors): CustomAttributeC
 
 function installationMeta(value: unknown, errors: FieldErrors): InstallationMeta | undefined {
   if (value === null || value === undefined) return undefined;
-  if (!isObject(value)) {
+  if (!isPlainObject(value)) {
     errors.add('installation_meta', 'Must be an object.');
     return undefined;
   }
@@ -133,7 +129,7 @@ function installationMeta(value: unknown, errors: FieldErrors): InstallationMeta
  */
 export function parseProfileRequest(body: unknown): ProfilePatch {
   if (body === undefined) return { attributes: {} };
-  if (!isObject(body)) throw ApiError.general('validation_error', 'Expected a JSON object.');
+  if (!isPlainObject(body)) throw ApiError.general('validation_error', 'Expected a JSON object.');
   const errors = new FieldErrors();
   const attributes: Partial<Record<keyof ProfileAttributes, unknown>> = {};
   for (const [name, check] of Object.entries(ATTRIBUTE_CHECKS) as [keyof ProfileAttributes, Check][]) {

@@ -71,6 +71,15 @@ export interface CustomAttributeChange {
   value: CustomAttributeValue | null;
 }
 
+/** How a request names a profile: by its id, by the customer's own user id, or by both. */
+export interface ProfileAddress {
+  profileId?: string;
+  customerUserId?: string;
+}
+
+/** The customer user id's maximum length, in characters, wherever one is given. */
+export const MAX_CUSTOMER_USER_ID_LENGTH = 256;
+
 /** A validated create or update: only what the request named. */
 export interface ProfilePatch {
   attributes: Partial<ProfileAttributes>;

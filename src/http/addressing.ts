@@ -2,13 +2,12 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError, FieldErrors } from '../errors.js';
 import { charLength, isUuid } from '../domain/formats.js';
 import { PLATFORMS } from '../domain/profile-request.js';
-import type { ProfileAddress } from '../storage/store.js';
+import { MAX_CUSTOMER_USER_ID_LENGTH, type ProfileAddress } from '../domain/profile.js';
 import { headerCount } from './raw-headers.js';
 
 export const PROFILE_ID_HEADER = 'adapty-profile-id';
 export const CUSTOMER_USER_ID_HEADER = 'adapty-customer-user-id';
 export const PLATFORM_HEADER = 'adapty-platform';
-export const MAX_CUSTOMER_USER_ID_LENGTH = 256;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

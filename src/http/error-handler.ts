@@ -1,27 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, IdentifierConflictError } from '../errors.js';
+import { ApiError, domainErrorToApiError } from '../errors.js';
 import { BODY_LIMIT_BYTES } from './json-body.js';
 import { RESPONSE_ID_HEADER } from './request-id.js';
 
 /** Maps anything thrown while handling a request to the one wire envelope. */
 export function toApiError(error: unknown, bodyLimit = BODY_LIMIT_BYTES): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof CustomerUserIdTakenError) {
-    return new ApiError('validation_error', [
-      { source: 'adapty-customer-user-id', errors: ['This customer user id already belongs to another profile.'] },
-    ]);
-  }
-  if (error instanceof CustomAttributeLimitError) {
-    return new ApiError('validation_error', [
-      { source: 'custom_attributes', errors: [`A profile can have at most ${error.limit} custom attributes.`] },
-    ]);
-  }
-  if (error instanceof IdentifierConflictError) {
-    return new ApiError(
-      'identifier_conflict',
-      error.keys.map((key) => ({ source: key, errors: ['This value is already held by another profile of this app, and this key does not allow sharing.'] })),
-    );
-  }
+  const known = domainErrorToApiError(error);
+  if (known) return known;
   const fastifyError = error as Partial<FastifyError>;
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

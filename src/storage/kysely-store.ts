@@ -13,7 +13,8 @@ import { appStats, databaseSize, exportPage, importItems } from './bulk-queries.
 import { addressShape, preparedQuery } from './prepared.js';
 import { applyBatchInBulk } from './batch-queries.js';
 import { readRules, type WriteActor, writeIdentifiers } from './identifier-queries.js';
-import { emitEvent, type OutboxSignal, patchFields, profileEventData } from './outbox.js';
+import { patchFields, profileEventData } from '../domain/events.js';
+import { emitEvent, type OutboxSignal } from './outbox.js';
 import {
   applyPatch,
   deleteProfileRows,

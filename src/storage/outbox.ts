@@ -1,30 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { EventData, EventPayload, EventType } from '../domain/events.js';
 import type { Dialect } from './dialect.js';
 import { preparedQuery } from './prepared.js';
 import type { Database } from './schema.js';
-
-/** The event types an endpoint can subscribe to. */
-export const EVENT_TYPES = [
-  'profile.created',
-  'profile.updated',
-  'profile.deleted',
-  'integration_identifiers.updated',
-] as const;
-
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export const isEventType = (value: string): value is EventType => (EVENT_TYPES as readonly string[]).includes(value);
-
-/** The JSON body every endpoint receives for one event. */
-export interface EventPayload {
-  id: string;
-  type: EventType;
-  created_at: string;
-  app_id: string;
-  data: { profile_id: string; customer_user_id: string | null } & Record<string, unknown>;
-}
 
 /**
  * Called after a transaction that wrote events has committed, so that the delivery worker of this
@@ -50,7 +29,7 @@ export async function emitEvent(
   dialect: Dialect,
   appId: string,
   type: EventType,
-  data: EventPayload['data'],
+  data: EventData,
   now = Date.now(),
 ): Promise<boolean> {
   const id = randomUUID();
@@ -92,17 +71,4 @@ export async function emitEvent(
     }),
   ).execute(db, [appId, type, id, data.profile_id, JSON.stringify(payload), now]);
   return true;
-}
-
-/** The profile fields a patch names, as the wire calls them. */
-export function patchFields(patch: ProfilePatch): string[] {
-  const fields = Object.keys(patch.attributes);
-  if (patch.customAttributes !== undefined) fields.push('custom_attributes');
-  if (patch.installation !== undefined) fields.push('installation_meta');
-  return fields;
-}
-
-/** The data of a profile.created or profile.updated event. */
-export function profileEventData(record: Pick<ProfileRecord, 'profileId' | 'customerUserId'>, patch: ProfilePatch): EventPayload['data'] {
-  return { profile_id: record.profileId, customer_user_id: record.customerUserId, fields: patchFields(patch) };
 }

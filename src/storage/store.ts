@@ -5,14 +5,10 @@ import type { OutboxSignal } from './outbox.js';
 import type { WebhookStore } from './webhook-store.js';
 
 export type { IdentifierChange, IdentifierWriteResult, WriteActor } from './identifier-queries.js';
-import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { ProfileAddress, ProfilePatch, ProfileRecord } from '../domain/profile.js';
+export type { ProfileAddress } from '../domain/profile.js';
 import type { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, IdentifierConflictError } from '../errors.js';
 
-/** How a request names a profile: by its id, by the customer's own user id, or by both. */
-export interface ProfileAddress {
-  profileId?: string;
-  customerUserId?: string;
-}
 
 export interface App {
   id: string;

@@ -4,11 +4,10 @@ import { isUuid } from '../domain/formats.js';
 import { generateSecret, secretHint } from '../webhooks/signing.js';
 import type { Dialect } from './dialect.js';
 import type { WriteWork } from './group-commit.js';
-import type { EventType } from './outbox.js';
+import type { EventType } from '../domain/events.js';
+import { type DeliveryQuery, type DeliveryStatus, MAX_ENDPOINTS_PER_APP, type NewEndpoint } from '../domain/webhooks.js';
+import { EndpointLimitError } from '../errors.js';
 import type { Database, WebhookDeliveriesTable } from './schema.js';
-
-export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** An endpoint as listings show it: the secret only as a hint. */
 export interface WebhookEndpoint {
@@ -24,14 +23,6 @@ export interface WebhookEndpoint {
 /** What adding an endpoint answers, once: with the secret. */
 export interface CreatedEndpoint extends WebhookEndpoint {
   secret: string;
-}
-
-export interface NewEndpoint {
-  url: string;
-  eventTypes: readonly EventType[];
-  /** Generated (`whsec_…`) when left out. */
-  secret?: string;
-  description?: string | null;
 }
 
 export interface Delivery {
@@ -52,14 +43,6 @@ export interface Delivery {
   lastError: string | null;
   createdAt: number;
   completedAt: number | null;
-}
-
-export interface DeliveryQuery {
-  status?: DeliveryStatus;
-  endpointId?: string;
-  limit: number;
-  /** Only deliveries older than this id (the cursor of the previous page). */
-  before?: number;
 }
 
 export interface DeliveryPage {
@@ -91,17 +74,6 @@ export type AttemptOutcome =
   | { status: 'succeeded'; statusCode: number }
   /** `nextAttemptAt` null: the retry period is over and the delivery is marked failed. */
   | { status: 'failed'; statusCode: number | null; error: string; nextAttemptAt: number | null };
-
-/** Raised when an app already has as many endpoints as it may. */
-export class EndpointLimitError extends Error {
-  constructor(readonly limit: number) {
-    super(`an app can have at most ${limit} webhook endpoints`);
-    this.name = 'EndpointLimitError';
-  }
-}
-
-/** Each change writes one delivery per subscribed endpoint in its transaction: keep that bounded. */
-export const MAX_ENDPOINTS_PER_APP = 20;
 
 /** Webhook endpoints, deliveries and the delivery worker's queue. Every tenant method takes the app id first. */
 export interface WebhookStore {

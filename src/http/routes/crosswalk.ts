@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MAX_BATCH_ITEMS, parseBatch } from '../../domain/batch.js';
 import { charLength, unstorableText } from '../../domain/formats.js';
 import { IDENTIFIER_KEYS, type IdentifierKey, isIdentifierKey, MAX_IDENTIFIER_LENGTH } from '../../domain/identifiers.js';
-import { ApiError, FieldErrors } from '../../errors.js';
+import { ApiError, FieldErrors, profileNotFound } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { BatchItem, BatchOutcome, HistoryEntry, Store } from '../../storage/store.js';
 import { actorOf } from '../actor.js';
@@ -21,8 +21,6 @@ export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 500;
 /** 1,000 items of 16 identifiers of 512 characters would be far more; real batches are well under. */
 export const BATCH_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
-
-const notFound = () => new ApiError('profile_not_found', [{ source: null, errors: ['Profile not found'] }]);
 
 /**
  * Query parameters arrive as strings, or as arrays when repeated; a repeated one is an error
@@ -82,7 +80,7 @@ function outcomeToWire(index: number, outcome: BatchOutcome) {
       dropped: result.dropped.map((drop) => drop.key),
     };
   }
-  const error = outcome.error === 'profile_not_found' ? notFound() : toApiError(outcome.error);
+  const error = outcome.error === 'profile_not_found' ? profileNotFound() : toApiError(outcome.error);
   return { index, status: error.statusCode, error: error.toBody() };
 }
 
@@ -154,7 +152,7 @@ export function crosswalkRoutes(app: FastifyInstance, store: Store, metrics?: Me
     errors.throwIfAny();
     // One entry more than asked for says whether there is a next page.
     const entries = await store.identifierHistory(request.appId, address, { key, limit: limit + 1, before });
-    if (!entries) throw notFound();
+    if (!entries) throw profileNotFound();
     const page = entries.slice(0, limit);
     const next = entries.length > limit ? String(page[page.length - 1]!.id) : null;
     return { data: page.map(historyToWire), next_cursor: next };

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../errors.js';
+import { profileNotFound } from '../../errors.js';
 import { parseIdentifierChanges } from '../../domain/identifiers.js';
 import type { Metrics } from '../../metrics.js';
 import type { Store } from '../../storage/store.js';
@@ -9,8 +9,6 @@ import { addressHeaders, errorResponses, identifiersRequest } from '../openapi-s
 import { identifiersResponse } from '../schemas.js';
 
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
-
-const notFound = () => new ApiError('profile_not_found', [{ source: null, errors: ['Profile not found'] }]);
 
 export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, metrics?: Metrics): void {
   const tags = ['Integration identifiers (Adapty-compatible)'];
@@ -43,7 +41,7 @@ export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, 
     const address = readAddress(request);
     const changes = parseIdentifierChanges(request.body);
     const result = await store.setIdentifiers(request.appId, address, changes, actorOf(request, 'api'));
-    if (!result) throw notFound();
+    if (!result) throw profileNotFound();
     metrics?.countIdentifierWrite(result);
     // The body stays empty, as the contract says; placeholders left out are named in a header.
     if (result.dropped.length > 0) void reply.header(DROPPED_HEADER, result.dropped.map((d) => d.key).join(','));
@@ -52,7 +50,7 @@ export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, 
 
   app.get(IDENTIFIERS_PATH, { schema: get }, async (request) => {
     const identifiers = await store.getIdentifiers(request.appId, readAddress(request));
-    if (!identifiers) throw notFound();
+    if (!identifiers) throw profileNotFound();
     return identifiers;
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../../errors.js';
+import { profileNotFound } from '../../errors.js';
 import { type ProfilePatch, profileToWire } from '../../domain/profile.js';
 import { parseProfileRequest } from '../../domain/profile-request.js';
 import type { Store } from '../../storage/store.js';
@@ -8,8 +8,6 @@ import { addressHeaders, errorResponses, profileRequest } from '../openapi-schem
 import { profileResponse } from '../schemas.js';
 
 export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
-
-const notFound = () => new ApiError('profile_does_not_exist', [{ source: null, errors: ['Profile not found'] }]);
 
 /** The body as a patch; the `adapty-platform` header fills in a device's platform when the body leaves it out. */
 function readPatch(request: FastifyRequest): ProfilePatch {
@@ -62,19 +60,19 @@ export function profileRoutes(app: FastifyInstance, store: Store): void {
 
   app.get(PROFILE_PATH, { schema: get }, async (request) => {
     const record = await store.findProfile(request.appId, readAddress(request));
-    if (!record) throw notFound();
+    if (!record) throw profileNotFound('profile_does_not_exist');
     return { data: profileToWire(record, Date.now()) };
   });
 
   app.patch(PROFILE_PATH, { schema: update }, async (request) => {
     const address = readAddress(request);
     const record = await store.updateProfile(request.appId, address, readPatch(request));
-    if (!record) throw notFound();
+    if (!record) throw profileNotFound('profile_does_not_exist');
     return { data: profileToWire(record, Date.now()) };
   });
 
   app.delete(PROFILE_PATH, { schema: remove }, async (request, reply) => {
-    if (!(await store.deleteProfile(request.appId, readAddress(request)))) throw notFound();
+    if (!(await store.deleteProfile(request.appId, readAddress(request)))) throw profileNotFound('profile_does_not_exist');
     return reply.code(204).send();
   });
 }

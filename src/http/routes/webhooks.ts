@@ -1,14 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../errors.js';
-import { EVENT_TYPES } from '../../storage/outbox.js';
+import { EVENT_TYPES } from '../../domain/events.js';
 import type { Store } from '../../storage/store.js';
-import {
-  type CreatedEndpoint,
-  DELIVERY_STATUSES,
-  type Delivery,
-  EndpointLimitError,
-  type WebhookEndpoint,
-} from '../../storage/webhook-store.js';
+import { DELIVERY_STATUSES } from '../../domain/webhooks.js';
+import type { Delivery, WebhookEndpoint } from '../../storage/webhook-store.js';
 import {
   DEFAULT_PAGE_SIZE,
   MAX_DESCRIPTION_LENGTH,
@@ -19,7 +14,7 @@ import {
   parseDeliveryQuery,
   parseNewEndpoint,
   parsePositiveInteger,
-} from '../../webhooks/validation.js';
+} from '../../domain/webhook-input.js';
 import { errorResponse } from '../openapi-schemas.js';
 
 export const WEBHOOKS_PATH = '/crosswalk/v1/webhooks/';
@@ -144,15 +139,7 @@ export function webhookRoutes(app: FastifyInstance, store: Store): void {
     },
     async (request, reply) => {
       const endpoint = parseNewEndpoint(request.body);
-      let created: CreatedEndpoint;
-      try {
-        created = await webhooks.addEndpoint(request.appId, endpoint);
-      } catch (error) {
-        if (error instanceof EndpointLimitError) {
-          throw ApiError.general('validation_error', `An app can have at most ${error.limit} webhook endpoints; remove one first.`);
-        }
-        throw error;
-      }
+      const created = await webhooks.addEndpoint(request.appId, endpoint);
       return reply.code(201).send({ data: { ...endpointToWire(created), secret: created.secret } });
     },
   );

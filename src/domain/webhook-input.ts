@@ -1,7 +1,7 @@
-import { charLength, isUuid, unstorableText } from '../domain/formats.js';
+import { charLength, isPlainObject, isUuid, unstorableText } from './formats.js';
 import { ApiError, FieldErrors } from '../errors.js';
-import { EVENT_TYPES, type EventType, isEventType } from '../storage/outbox.js';
-import { DELIVERY_STATUSES, type DeliveryQuery, type DeliveryStatus, type NewEndpoint } from '../storage/webhook-store.js';
+import { EVENT_TYPES, type EventType, isEventType } from './events.js';
+import { DELIVERY_STATUSES, type DeliveryQuery, type DeliveryStatus, type NewEndpoint } from './webhooks.js';
 
 /** Checks of webhook management input, shared by the HTTP API and the CLI; errors in the API's envelope. */
 
@@ -12,9 +12,6 @@ export const MAX_DESCRIPTION_LENGTH = 256;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 const MAX_EVENT_TYPES = 20;
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Why `text` is not a URL Crosswalk can POST to, or null. Loopback and private addresses are allowed. */
 export function urlProblem(text: string): string | null {
@@ -66,7 +63,7 @@ function eventTypes(value: unknown, errors: FieldErrors): EventType[] {
 
 /** Validates the body of "add an endpoint": `url`, optional `event_types`, `secret`, `description`. */
 export function parseNewEndpoint(body: unknown): NewEndpoint {
-  if (!isObject(body)) throw ApiError.general('validation_error', 'Expected a JSON object with at least "url".');
+  if (!isPlainObject(body)) throw ApiError.general('validation_error', 'Expected a JSON object with at least "url".');
   const errors = new FieldErrors();
   let url = '';
   if (body.url === undefined || body.url === null) errors.add('url', 'This field is required.');
@@ -106,7 +103,7 @@ export function parsePositiveInteger(text: string): number | null {
 
 /** Validates the query of "list deliveries": `status`, `endpoint_id`, `limit`, `cursor`. */
 export function parseDeliveryQuery(query: unknown): DeliveryQuery {
-  const params = isObject(query) ? query : {};
+  const params = isPlainObject(query) ? query : {};
   const errors = new FieldErrors();
   const single = (name: string): string | undefined => {
     const value = params[name];
