@@ -16,6 +16,7 @@ import { profileRoutes } from './http/routes/profile.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { createLogger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { createServices } from './services/index.js';
 import type { Store } from './storage/store.js';
 import { CROSSWALK_VERSION } from './version.js';
 
@@ -64,18 +65,19 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
   registerErrorHandling(app);
   registerJsonBody(app);
 
+  const services = createServices(store);
   await registerDocs(app, CROSSWALK_VERSION);
-  healthRoutes(app, store);
+  healthRoutes(app, services.ping);
   if (metrics) metricsRoutes(app, metrics);
   await app.register(async (api) => {
-    api.addHook('onRequest', authenticate(new KeyCache(store, config.apiKeyCacheTtlMs)));
+    api.addHook('onRequest', authenticate(new KeyCache(services.apps, config.apiKeyCacheTtlMs)));
     if (config.rateLimitPerSecond > 0) {
       api.addHook('onRequest', new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst).hook());
     }
-    profileRoutes(api, store);
-    integrationIdentifierRoutes(api, store, metrics);
-    crosswalkRoutes(api, store, metrics);
-    webhookRoutes(api, store);
+    profileRoutes(api, services.profiles);
+    integrationIdentifierRoutes(api, services.identifiers, metrics);
+    crosswalkRoutes(api, services, metrics);
+    webhookRoutes(api, services.webhooks);
   });
   return app;
 }

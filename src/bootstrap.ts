@@ -1,7 +1,8 @@
 import { ConfigError } from './config.js';
 import { AppNameTakenError } from './errors.js';
 import { apiKeyProblem, generateApiKey } from './domain/api-keys.js';
-import type { App, Store } from './storage/store.js';
+import type { AppService } from './services/apps.js';
+import type { App } from './storage/store.js';
 
 export const DEFAULT_APP_NAME = 'default';
 
@@ -14,11 +15,11 @@ export interface Bootstrap {
 }
 
 /** Creates the first app; another process starting at the same moment may win, and that is fine. */
-async function createFirstApp(store: Store): Promise<App> {
+async function createFirstApp(apps: AppService): Promise<App> {
   try {
-    return await store.createApp(DEFAULT_APP_NAME);
+    return await apps.create(DEFAULT_APP_NAME);
   } catch (error) {
-    const first = error instanceof AppNameTakenError ? (await store.listApps())[0] : undefined;
+    const first = error instanceof AppNameTakenError ? (await apps.list())[0] : undefined;
     if (!first) throw error;
     return first;
   }
@@ -29,18 +30,18 @@ async function createFirstApp(store: Store): Promise<App> {
  * that exact key is registered (again and again, harmlessly); without it a key is generated only
  * when the database has none at all.
  */
-export async function bootstrap(store: Store, bootstrapApiKey: string | undefined): Promise<Bootstrap> {
-  const app = (await store.listApps())[0] ?? (await createFirstApp(store));
+export async function bootstrap(apps: AppService, bootstrapApiKey: string | undefined): Promise<Bootstrap> {
+  const app = (await apps.list())[0] ?? (await createFirstApp(apps));
   if (bootstrapApiKey !== undefined) {
     const problem = apiKeyProblem(bootstrapApiKey);
     if (problem) throw new ConfigError(`CROSSWALK_API_KEY is not usable: ${problem}`);
-    const { key } = await store.addApiKey(app.id, bootstrapApiKey, 'CROSSWALK_API_KEY');
+    const { key } = await apps.addKey(app.id, bootstrapApiKey, 'CROSSWALK_API_KEY');
     if (key.revokedAt !== null) return { app, warning: `CROSSWALK_API_KEY (${key.hint}) is revoked; it is not accepted` };
     if (key.appId !== app.id) return { app, warning: `CROSSWALK_API_KEY (${key.hint}) belongs to app ${key.appId}` };
     return { app };
   }
-  if ((await store.listApiKeys()).length > 0) return { app };
+  if ((await apps.listKeys()).length > 0) return { app };
   const generatedKey = generateApiKey();
-  await store.addApiKey(app.id, generatedKey, 'generated at first start');
+  await apps.addKey(app.id, generatedKey, 'generated at first start');
   return { app, generatedKey };
 }

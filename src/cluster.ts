@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { bootstrap } from './bootstrap.js';
+import { AppService } from './services/apps.js';
 import { loadConfig } from './config.js';
 import { announceKey, serve, type ServeOptions } from './main.js';
 import { KyselyStore } from './storage/kysely-store.js';
@@ -24,7 +25,7 @@ export async function serveWorkers(count: number, options: ServeOptions): Promis
   const store = KyselyStore.open(config.database);
   try {
     await store.migrate();
-    const start = await bootstrap(store, config.bootstrapApiKey);
+    const start = await bootstrap(new AppService(store), config.bootstrapApiKey);
     if (start.generatedKey) announceKey(start.generatedKey, start.app.id);
     if (start.warning) log(40, start.warning);
   } finally {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
+import { AppService } from './services/apps.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isEntryPoint } from './entry-point.js';
 import { flushLogs } from './logger.js';
@@ -30,7 +31,7 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
   const metrics = createMetrics(config);
   const store = KyselyStore.open(config.database, metrics && ((ms, failed) => metrics.observeQuery(ms, failed)));
   await store.migrate();
-  const start = await bootstrap(store, config.bootstrapApiKey);
+  const start = await bootstrap(new AppService(store), config.bootstrapApiKey);
   const app = await buildApp({ config, store, metrics });
   if (start.generatedKey) announceKey(start.generatedKey, start.app.id);
   if (start.warning) app.log.warn(start.warning);

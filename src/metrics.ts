@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Config } from './config.js';
-import type { IdentifierWriteResult } from './storage/store.js';
+import type { IdentifierWriteResult } from './domain/identifier-writes.js';
 
 /** Everything Crosswalk counts, in one Prometheus registry of its own. */
 export class Metrics {

@@ -4,7 +4,8 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { ATTRIBUTE_NAMES } from '../domain/profile.js';
-import type { ExportedProfile, Store } from '../storage/store.js';
+import type { ImportExportService } from '../services/import-export.js';
+import type { ExportedProfile } from '../storage/store.js';
 import { type DataCommandContext, DataCommandError } from './import.js';
 import { Progress, formatCount } from './progress.js';
 
@@ -56,7 +57,7 @@ const isBrokenPipe = (error: unknown) => (error as NodeJS.ErrnoException | undef
  * waiting for the output to drain before reading the next page, so memory holds one page at most.
  */
 export async function runExport(
-  store: Store,
+  exporter: ImportExportService,
   appId: string,
   out: Writable,
   options: { pageSize?: number; progress?: Progress } = {},
@@ -67,12 +68,12 @@ export async function runExport(
   const onError = (error: unknown) => (failure ??= error);
   out.on('error', onError);
   // Knowing the total gives a percentage and an ETA; counting costs a scan, so only for a terminal.
-  const total = progress.enabled ? (await store.appStats(appId)).profiles : undefined;
+  const total = progress.enabled ? (await exporter.appStats(appId)).profiles : undefined;
   let count = 0;
   let after: string | null = null;
   try {
     for (;;) {
-      const page = await store.exportPage(appId, after, pageSize);
+      const page = await exporter.exportPage(appId, after, pageSize);
       if (page.length === 0) break;
       if (failure) break;
       let text = '';
@@ -115,12 +116,12 @@ export function registerExportCommand(program: Command, context: DataCommandCont
         '  crosswalk export | crosswalk --database-url postgres://user@db/crosswalk import - --app my-ios-app',
     )
     .action((options: { app?: string; output?: string }) =>
-      context.withStore(async (store) => {
-        const app = await context.resolveApp(store, options.app);
+      context.withServices(async (services) => {
+        const app = await context.resolveApp(services, options.app);
         if (options.output === undefined) {
           // Progress lines would be mixed into the data on a terminal that shows both.
           const progress = new Progress('exporting', 'profiles', { enabled: process.stderr.isTTY === true && !process.stdout.isTTY });
-          const summary = await runExport(store, app.id, process.stdout, { progress });
+          const summary = await runExport(services.importExport, app.id, process.stdout, { progress });
           process.stderr.write(formatExportSummary(summary, 'standard output'));
           return;
         }
@@ -130,7 +131,7 @@ export function registerExportCommand(program: Command, context: DataCommandCont
         } catch (error) {
           throw new DataCommandError(`cannot write "${options.output}": ${(error as Error).message}`);
         }
-        const summary = await runExport(store, app.id, out).finally(() => out.end());
+        const summary = await runExport(services.importExport, app.id, out).finally(() => out.end());
         await finished(out);
         process.stderr.write(formatExportSummary(summary, options.output));
       }),

@@ -7,21 +7,23 @@ import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { charLength, isPlainObject, isUuid } from '../domain/formats.js';
 import { IDENTIFIER_KEYS, type IdentifierChanges, isIdentifierKey, parseIdentifierChanges } from '../domain/identifiers.js';
-import { ATTRIBUTE_NAMES, MAX_CUSTOMER_USER_ID_LENGTH, type ProfilePatch } from '../domain/profile.js';
+import { ATTRIBUTE_NAMES, MAX_CUSTOMER_USER_ID_LENGTH, type ProfileAddress, type ProfilePatch } from '../domain/profile.js';
 import { parseProfileRequest } from '../domain/profile-request.js';
 import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, domainErrorToApiError, type ErrorItem } from '../errors.js';
-import type { App, ImportItem, ImportOutcome, ProfileAddress, Store } from '../storage/store.js';
+import type { ImportExportService, ImportItem, ImportOutcome } from '../services/import-export.js';
+import type { Services } from '../services/index.js';
+import type { App } from '../storage/store.js';
 import { Progress, formatCount } from './progress.js';
 
 /** A problem with the command's input or arguments: printed as one line, exit code 1. */
 export class DataCommandError extends Error {}
 
-/** What the data commands (import, export, stats) borrow from the CLI. */
+/** What the data commands (import, export, stats, rules, webhooks) borrow from the CLI. */
 export interface DataCommandContext {
-  /** Runs `work` on the store named by --database-url, migrated, and closes it afterwards. */
-  withStore<T>(work: (store: Store) => Promise<T>): Promise<T>;
+  /** Runs `work` on the services of the database named by --database-url, migrated, and closes it afterwards. */
+  withServices<T>(work: (services: Services) => Promise<T>): Promise<T>;
   /** The app named by --app (id or name), or the only app there is. */
-  resolveApp(store: Store, wanted: string | undefined): Promise<App>;
+  resolveApp(services: Services, wanted: string | undefined): Promise<App>;
 }
 
 export type ImportFormat = 'ndjson' | 'csv';
@@ -423,7 +425,7 @@ const unitOf = (format: ImportFormat) => (format === 'csv' ? 'records' : 'lines'
  */
 
 export async function runImport(
-  store: Store,
+  importer: ImportExportService,
   appId: string,
   plan: ImportPlan,
   progress = new Progress('importing', unitOf(plan.format)),
@@ -442,7 +444,7 @@ export async function runImport(
 
   const flush = async () => {
     const valid = pending.filter((entry) => entry.item !== undefined);
-    const outcomes = valid.length > 0 ? await store.importBatch(appId, valid.map((entry) => entry.item!)) : [];
+    const outcomes = valid.length > 0 ? await importer.importBatch(appId, valid.map((entry) => entry.item!)) : [];
     let next = 0;
     // Rejects are written in line order, validation and storage refusals alike.
     for (const entry of pending) {
@@ -537,9 +539,9 @@ export function registerImportCommand(program: Command, context: DataCommandCont
     .action(async (file: string, options: { app?: string; format?: string; batch: number; rejects?: string }) => {
       // The file and arguments are checked before the database is opened.
       const plan = planImport(file, options);
-      await context.withStore(async (store) => {
-        const app = await context.resolveApp(store, options.app);
-        process.stdout.write(formatImportSummary(await runImport(store, app.id, plan)));
+      await context.withServices(async (services) => {
+        const app = await context.resolveApp(services, options.app);
+        process.stdout.write(formatImportSummary(await runImport(services.importExport, app.id, plan)));
       });
     });
 }

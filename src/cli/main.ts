@@ -6,7 +6,8 @@ import { apiKeyProblem, generateApiKey } from '../domain/api-keys.js';
 import { serveWorkers } from '../cluster.js';
 import { failStart, serve } from '../main.js';
 import { KyselyStore } from '../storage/kysely-store.js';
-import type { App, Store } from '../storage/store.js';
+import { createServices, type Services } from '../services/index.js';
+import type { App } from '../storage/store.js';
 import { printTable } from './output.js';
 import { registerExportCommand } from './export.js';
 import { type DataCommandContext, registerImportCommand } from './import.js';
@@ -22,21 +23,21 @@ interface GlobalOptions {
 }
 
 /** Opens the store named by --database-url or DATABASE_URL, migrated, and closes it afterwards. */
-async function withStore<T>(program: Command, work: (store: Store) => Promise<T>): Promise<T> {
+async function withServices<T>(program: Command, work: (services: Services) => Promise<T>): Promise<T> {
   const { databaseUrl } = program.opts<GlobalOptions>();
   const env = databaseUrl === undefined ? process.env : { ...process.env, DATABASE_URL: databaseUrl };
   const store = KyselyStore.open(loadConfig(env).database);
   try {
     await store.migrate();
-    return await work(store);
+    return await work(createServices(store));
   } finally {
     await store.close();
   }
 }
 
 /** An app given by id or name; with none given, the only app there is. */
-async function resolveApp(store: Store, wanted: string | undefined): Promise<App> {
-  const apps = await store.listApps();
+async function resolveApp(services: Services, wanted: string | undefined): Promise<App> {
+  const apps = await services.apps.list();
   if (wanted === undefined) {
     if (apps.length === 1) return apps[0]!;
     throw new CliError(apps.length === 0 ? 'there is no app yet: run "crosswalk apps create <name>"' : 'there are several apps: name one with --app <id or name>');
@@ -85,7 +86,7 @@ export function buildCli(): Command {
     .command('migrate')
     .description('bring the database schema up to date and exit')
     .addHelpText('after', '\nExample:\n  DATABASE_URL=postgres://user@db/crosswalk crosswalk migrate')
-    .action(() => withStore(program, async () => console.log('database schema is up to date')));
+    .action(() => withServices(program, async () => console.log('database schema is up to date')));
 
   const apps = program.command('apps').description('manage apps (each app has its own profiles and keys)');
   apps
@@ -95,10 +96,10 @@ export function buildCli(): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  crosswalk apps create my-ios-app\n  crosswalk apps create staging --no-key --json')
     .action((name: string, options: { key: boolean; json?: boolean }) =>
-      withStore(program, async (store) => {
-        const app = await store.createApp(name);
+      withServices(program, async (services) => {
+        const app = await services.apps.create(name);
         const secret = options.key ? generateApiKey() : undefined;
-        if (secret) await store.addApiKey(app.id, secret, 'created with the app');
+        if (secret) await services.apps.addKey(app.id, secret, 'created with the app');
         if (options.json) return console.log(JSON.stringify({ ...app, apiKey: secret ?? null }));
         console.log(`created app "${app.name}" with id ${app.id}`);
         if (secret) printKey(secret);
@@ -109,8 +110,8 @@ export function buildCli(): Command {
     .description('list apps')
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) =>
-      withStore(program, async (store) => {
-        const list = await store.listApps();
+      withServices(program, async (services) => {
+        const list = await services.apps.list();
         if (options.json) return console.log(JSON.stringify(list));
         printTable(['ID', 'NAME', 'CREATED'], list.map((a) => [a.id, a.name, iso(a.createdAt)]));
       }),
@@ -126,12 +127,12 @@ export function buildCli(): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  crosswalk keys create --app my-ios-app --name backend\n  crosswalk keys create --key "$MY_SECRET"')
     .action((options: { app?: string; name: string; key?: string; json?: boolean }) =>
-      withStore(program, async (store) => {
-        const app = await resolveApp(store, options.app);
+      withServices(program, async (services) => {
+        const app = await resolveApp(services, options.app);
         const secret = options.key ?? generateApiKey();
         const problem = apiKeyProblem(secret);
         if (problem) throw new CliError(problem);
-        const { key, created } = await store.addApiKey(app.id, secret, options.name);
+        const { key, created } = await services.apps.addKey(app.id, secret, options.name);
         if (!created) throw new CliError(`that key is already registered (id ${key.id})`);
         if (options.json) return console.log(JSON.stringify({ ...key, apiKey: secret }));
         console.log(`created key ${key.id} for app "${app.name}"`);
@@ -144,9 +145,9 @@ export function buildCli(): Command {
     .option('--app <app>', 'only the keys of this app (id or name)')
     .option('--json', 'print JSON')
     .action((options: { app?: string; json?: boolean }) =>
-      withStore(program, async (store) => {
-        const appId = options.app === undefined ? undefined : (await resolveApp(store, options.app)).id;
-        const list = await store.listApiKeys(appId);
+      withServices(program, async (services) => {
+        const appId = options.app === undefined ? undefined : (await resolveApp(services, options.app)).id;
+        const list = await services.apps.listKeys(appId);
         if (options.json) return console.log(JSON.stringify(list));
         printTable(
           ['ID', 'APP', 'NAME', 'HINT', 'CREATED', 'REVOKED'],
@@ -159,13 +160,13 @@ export function buildCli(): Command {
     .description('revoke an API key; requests with it are refused from then on')
     .addHelpText('after', '\nExample:\n  crosswalk keys revoke 0b7c6a1e-3f0e-4c55-9a63-5a4c1e2f9d10')
     .action((keyId: string) =>
-      withStore(program, async (store) => {
-        if (!(await store.revokeApiKey(keyId))) throw new CliError(`no key has the id "${keyId}" (see "crosswalk keys list")`);
+      withServices(program, async (services) => {
+        if (!(await services.apps.revokeKey(keyId))) throw new CliError(`no key has the id "${keyId}" (see "crosswalk keys list")`);
         console.log(`revoked key ${keyId}`);
       }),
     );
 
-  const data: DataCommandContext = { withStore: (work) => withStore(program, work), resolveApp };
+  const data: DataCommandContext = { withServices: (work) => withServices(program, work), resolveApp };
   registerImportCommand(program, data);
   registerExportCommand(program, data);
   registerStatsCommand(program, data);

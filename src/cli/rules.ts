@@ -11,7 +11,7 @@ import {
   PLACEHOLDER_MODES,
   placeholderForm,
 } from '../domain/rules.js';
-import type { App, Store } from '../storage/store.js';
+import type { App } from '../storage/store.js';
 import type { DataCommandContext } from './import.js';
 import { printTable } from './output.js';
 
@@ -51,10 +51,9 @@ export function registerRulesCommand(program: Command, data: DataCommandContext)
 
   /** Reads the app's rules, lets `change` edit them, stores and prints the result. */
   const edit = (appName: string | undefined, json: boolean | undefined, change: (current: AppRules) => AppRules) =>
-    data.withStore(async (store: Store) => {
-      const app = await data.resolveApp(store, appName);
-      const updated = change(await store.getRules(app.id));
-      await store.setRules(app.id, updated);
+    data.withServices(async (services) => {
+      const app = await data.resolveApp(services, appName);
+      const updated = await services.apps.changeRules(app.id, change);
       printRules(app, updated, json);
     });
 
@@ -64,9 +63,9 @@ export function registerRulesCommand(program: Command, data: DataCommandContext)
     .option('--app <app>', 'app id or name (may be left out when there is only one app)')
     .option('--json', 'print JSON')
     .action((options: { app?: string; json?: boolean }) =>
-      data.withStore(async (store) => {
-        const app = await data.resolveApp(store, options.app);
-        printRules(app, await store.getRules(app.id), options.json);
+      data.withServices(async (services) => {
+        const app = await data.resolveApp(services, options.app);
+        printRules(app, await services.apps.rules(app.id), options.json);
       }),
     );
 

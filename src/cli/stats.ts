@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { IDENTIFIER_KEYS } from '../domain/identifiers.js';
-import type { App, AppStats, DatabaseSize, Store } from '../storage/store.js';
+import type { ImportExportService } from '../services/import-export.js';
+import type { App, AppStats, DatabaseSize } from '../storage/store.js';
 import type { DataCommandContext } from './import.js';
 import { formatBytes, formatCount } from './progress.js';
 
@@ -16,8 +17,8 @@ export function sizeMethod(size: DatabaseSize): string {
     : `PostgreSQL: sum of pg_total_relation_size (tables with their indexes and TOAST) over the tables of schema "${size.schema}"`;
 }
 
-export async function collectStats(store: Store, app: App): Promise<StatsReport> {
-  const [stats, size] = await Promise.all([store.appStats(app.id), store.databaseSize()]);
+export async function collectStats(data: ImportExportService, app: App): Promise<StatsReport> {
+  const [stats, size] = await Promise.all([data.appStats(app.id), data.databaseSize()]);
   return { app: { id: app.id, name: app.name }, ...stats, database: { ...size, method: sizeMethod(size) } };
 }
 
@@ -54,8 +55,8 @@ export function registerStatsCommand(program: Command, context: DataCommandConte
         '\nExamples:\n  crosswalk stats\n  crosswalk stats --app my-ios-app --json',
     )
     .action((options: { app?: string; json?: boolean }) =>
-      context.withStore(async (store) => {
-        const report = await collectStats(store, await context.resolveApp(store, options.app));
+      context.withServices(async (services) => {
+        const report = await collectStats(services.importExport, await context.resolveApp(services, options.app));
         process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatStats(report));
       }),
     );

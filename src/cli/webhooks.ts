@@ -56,7 +56,7 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
         '  crosswalk webhooks add --url http://127.0.0.1:4000/ --events integration_identifiers.updated,profile.deleted',
     )
     .action((options: { app?: string; url: string; events?: string; secret?: string; description?: string; json?: boolean }) =>
-      data.withStore(async (store) => {
+      data.withServices(async (services) => {
         const endpoint = check(() =>
           parseNewEndpoint({
             url: options.url,
@@ -65,8 +65,8 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
             description: options.description,
           }),
         );
-        const app = await data.resolveApp(store, options.app);
-        const created = await store.webhooks.addEndpoint(app.id, endpoint).catch((error: unknown) => {
+        const app = await data.resolveApp(services, options.app);
+        const created = await services.webhooks.addEndpoint(app.id, endpoint).catch((error: unknown) => {
           throw error instanceof EndpointLimitError ? new DataCommandError(`${error.message}; remove one first`) : error;
         });
         if (options.json) return console.log(JSON.stringify(created));
@@ -82,9 +82,9 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .option('--app <app>', 'app id or name (may be left out when there is only one app)')
     .option('--json', 'print JSON')
     .action((options: { app?: string; json?: boolean }) =>
-      data.withStore(async (store) => {
-        const app = await data.resolveApp(store, options.app);
-        const list = await store.webhooks.listEndpoints(app.id);
+      data.withServices(async (services) => {
+        const app = await data.resolveApp(services, options.app);
+        const list = await services.webhooks.listEndpoints(app.id);
         if (options.json) return console.log(JSON.stringify(list));
         printTable(
           ['ID', 'URL', 'EVENTS', 'SECRET', 'CREATED', 'DESCRIPTION'],
@@ -99,9 +99,9 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .option('--app <app>', 'app id or name (may be left out when there is only one app)')
     .addHelpText('after', '\nExample:\n  crosswalk webhooks remove 0b7c6a1e-3f0e-4c55-9a63-5a4c1e2f9d10')
     .action((endpointId: string, options: { app?: string }) =>
-      data.withStore(async (store) => {
-        const app = await data.resolveApp(store, options.app);
-        if (!(await store.webhooks.removeEndpoint(app.id, endpointId))) {
+      data.withServices(async (services) => {
+        const app = await data.resolveApp(services, options.app);
+        if (!(await services.webhooks.removeEndpoint(app.id, endpointId))) {
           throw new DataCommandError(`app "${app.name}" has no endpoint with the id "${endpointId}" (see "crosswalk webhooks list")`);
         }
         console.log(`removed endpoint ${endpointId}; its pending deliveries were cancelled`);
@@ -119,12 +119,12 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  crosswalk webhooks deliveries --status failed\n  crosswalk webhooks deliveries --limit 100 --json')
     .action((options: { app?: string; status?: string; endpoint?: string; limit: string; cursor?: string; json?: boolean }) =>
-      data.withStore(async (store) => {
+      data.withServices(async (services) => {
         const query = check(() =>
           parseDeliveryQuery({ status: options.status, endpoint_id: options.endpoint, limit: options.limit, cursor: options.cursor }),
         );
-        const app = await data.resolveApp(store, options.app);
-        const page = await store.webhooks.listDeliveries(app.id, query);
+        const app = await data.resolveApp(services, options.app);
+        const page = await services.webhooks.listDeliveries(app.id, query);
         if (options.json) return console.log(JSON.stringify(page));
         printTable(
           ['ID', 'STATUS', 'EVENT', 'PROFILE', 'ENDPOINT', 'ATTEMPTS', 'LAST CODE', 'NEXT ATTEMPT', 'CREATED', 'LAST ERROR'],
@@ -144,10 +144,10 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  crosswalk webhooks redeliver 1234')
     .action((deliveryId: string, options: { app?: string; json?: boolean }) =>
-      data.withStore(async (store) => {
-        const app = await data.resolveApp(store, options.app);
+      data.withServices(async (services) => {
+        const app = await data.resolveApp(services, options.app);
         const id = parsePositiveInteger(deliveryId);
-        const delivery = id === null ? null : await store.webhooks.redeliver(app.id, id);
+        const delivery = id === null ? null : await services.webhooks.redeliver(app.id, id);
         if (!delivery) {
           throw new DataCommandError(`app "${app.name}" has no delivery ${JSON.stringify(deliveryId)} to an endpoint that still exists (see "crosswalk webhooks deliveries")`);
         }

@@ -1,4 +1,5 @@
 /** Webhook endpoints and deliveries as the services and storage speak of them. */
+import { randomBytes } from 'node:crypto';
 import type { EventType } from './events.js';
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled'] as const;
@@ -24,3 +25,15 @@ export interface DeliveryQuery {
 
 /** Each change writes one delivery per subscribed endpoint in its transaction: keep that bounded. */
 export const MAX_ENDPOINTS_PER_APP = 20;
+
+export const SECRET_PREFIX = 'whsec_';
+
+/** A new signing secret: `whsec_` and 32 random bytes in base64url (43 characters). */
+export function generateSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** What listings show of a secret: enough to tell two apart, never enough to sign. */
+export function secretHint(secret: string): string {
+  return secret.startsWith(SECRET_PREFIX) ? `${secret.slice(0, SECRET_PREFIX.length + 4)}…` : `${secret.slice(0, 4)}…`;
+}

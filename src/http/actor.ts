@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { WriteActor } from '../storage/store.js';
+import type { WriteActor } from '../domain/identifier-writes.js';
 
 /** Names, comma-separated, the keys whose placeholder values a write left out. */
 export const DROPPED_HEADER = 'crosswalk-dropped-identifiers';

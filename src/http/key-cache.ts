@@ -1,5 +1,6 @@
 import { hashApiKey } from '../domain/api-keys.js';
-import type { KeyOwner, Store } from '../storage/store.js';
+import type { AppService } from '../services/apps.js';
+import type { KeyOwner } from '../storage/store.js';
 
 interface Entry {
   owner: KeyOwner | null;
@@ -16,18 +17,18 @@ export class KeyCache {
   private readonly entries = new Map<string, Entry>();
 
   constructor(
-    private readonly store: Store,
+    private readonly apps: AppService,
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
   ) {}
 
   async owner(secret: string): Promise<KeyOwner | null> {
-    if (this.ttlMs === 0) return this.store.findKeyOwner(secret);
+    if (this.ttlMs === 0) return this.apps.keyOwner(secret);
     const hash = hashApiKey(secret);
     const now = Date.now();
     const cached = this.entries.get(hash);
     if (cached && cached.expires > now) return cached.owner;
-    const owner = await this.store.findKeyOwner(secret);
+    const owner = await this.apps.keyOwner(secret);
     if (cached) this.entries.delete(hash);
     else if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(hash, { owner, expires: now + (owner ? this.ttlMs : Math.ceil(this.ttlMs / 10)) });

@@ -33,8 +33,6 @@ export interface Dialect {
   readonly lockForUpdate: boolean;
   /** Hot queries, compiled once for this database (see prepared.ts). */
   readonly prepared: Map<string, PreparedQuery<any>>;
-  /** Counts events written to the outbox by this process, so the store knows when to wake its worker. */
-  outboxWrites: number;
 }
 
 function codeOf(error: unknown): unknown {
@@ -113,7 +111,6 @@ function openSqlite(file: string, log?: Logger): Dialect {
     isRetryable: () => false,
     lockForUpdate: false,
     prepared: new Map(),
-    outboxWrites: 0,
   };
 }
 
@@ -140,7 +137,6 @@ function openPostgres(url: string, poolSize: number, log?: Logger): Dialect {
     isRetryable: (e) => codeOf(e) === '40P01' || codeOf(e) === '40001',
     lockForUpdate: true,
     prepared: new Map(),
-    outboxWrites: 0,
   };
 }
 

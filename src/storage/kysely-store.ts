@@ -2,32 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { type Compilable, type Kysely, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { apiKeyHint, hashApiKey } from '../domain/api-keys.js';
-import { AppNameTakenError, CustomerUserIdTakenError, IdentifierConflictError, ApiError } from '../errors.js';
-import { type IdentifierChanges, type IdentifierKey, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
-import type { ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import { AppNameTakenError } from '../errors.js';
+import { type IdentifierKey, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
+import type { ProfileAddress } from '../domain/profile.js';
 import type { AppRules } from '../domain/rules.js';
 import { type Dialect, openDialect, type QueryObserver } from './dialect.js';
+import { appStats, databaseSize, exportPage } from './export-queries.js';
 import { GroupCommit, type WriteWork } from './group-commit.js';
+import { readRules } from './identifier-queries.js';
 import { migrateToLatest } from './migrations.js';
-import { appStats, databaseSize, exportPage, importItems } from './bulk-queries.js';
+import { DeliveryQueueSignal } from './outbox.js';
 import { addressShape, preparedQuery } from './prepared.js';
-import { applyBatchInBulk } from './batch-queries.js';
-import { readRules, type WriteActor, writeIdentifiers } from './identifier-queries.js';
-import { patchFields, profileEventData } from '../domain/events.js';
-import { emitEvent, type OutboxSignal } from './outbox.js';
-import {
-  applyPatch,
-  deleteProfileRows,
-  ensureProfileRow,
-  lockProfile,
-  lockProfileRow,
-  readProfile,
-  shapedAddress,
-  whereAddress,
-} from './profile-queries.js';
-import type { ApiKeysTable, AppsTable, Database } from './schema.js';
-import type { ApiKeyInfo, App, BatchItem, BatchOutcome, HistoryQuery, ImportItem, KeyOwner, ProfileAddress, Store } from './store.js';
+import { readProfile, shapedAddress, whereAddress } from './profile-queries.js';
+import type { ApiKeysTable, AppsTable } from './schema.js';
+import type { ApiKeyInfo, App, HistoryQuery, KeyOwner, Store, WriteOptions, WriteTransaction } from './store.js';
 import { KyselyWebhookStore } from './webhook-store.js';
+import { KyselyWriteTransaction } from './write-transaction.js';
 
 const toApp = (row: AppsTable): App => ({ id: row.id, name: row.name, createdAt: row.created_at });
 
@@ -46,33 +36,29 @@ const KEY_COLUMNS = ['id', 'app_id', 'name', 'hint', 'created_at', 'revoked_at']
 export class KyselyStore implements Store {
   private readonly groupCommit: GroupCommit | undefined;
   readonly webhooks: KyselyWebhookStore;
-  private readonly outboxSignals: OutboxSignal[] = [];
-  private outboxSeen = 0;
+  private readonly queued = new DeliveryQueueSignal();
 
   private constructor(private readonly dialectInfo: Dialect) {
     this.groupCommit = dialectInfo.name === 'sqlite' ? new GroupCommit(dialectInfo.db) : undefined;
-    this.webhooks = new KyselyWebhookStore(dialectInfo, (work) => this.write(work));
+    this.webhooks = new KyselyWebhookStore(dialectInfo, this.queued, (work) => this.transact(work));
   }
 
-  onOutbox(signal: OutboxSignal) {
-    this.outboxSignals.push(signal);
-  }
-
-  /** After a transaction: wakes the delivery workers when it wrote events (or when its events were rolled back: a needless wake-up is harmless). */
-  private signalOutbox() {
-    if (this.dialectInfo.outboxWrites === this.outboxSeen) return;
-    this.outboxSeen = this.dialectInfo.outboxWrites;
-    for (const signal of this.outboxSignals) signal();
+  onDeliveriesQueued(listener: () => void) {
+    this.queued.listen(listener);
   }
 
   private prepared<Row>(key: string, arity: number, build: (...values: string[]) => Compilable<Row>) {
     return preparedQuery(this.dialectInfo.prepared, key, arity, build);
   }
 
-  /** Runs a write transaction: batched with concurrent writes on SQLite, on its own on PostgreSQL. */
-  private async write<T>(work: WriteWork<T>): Promise<T> {
+  write<T>(work: (tx: WriteTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    return this.transact((trx) => work(new KyselyWriteTransaction(trx, this.dialectInfo, this.queued)), options.alone === true);
+  }
+
+  /** Runs a write transaction: batched with concurrent writes on SQLite (unless alone), on its own on PostgreSQL. */
+  private async transact<T>(work: WriteWork<T>, alone = false): Promise<T> {
     try {
-      if (this.groupCommit) return await this.groupCommit.run(work);
+      if (this.groupCommit && !alone) return await this.groupCommit.run(work);
       // PostgreSQL may end a transaction to break a deadlock (two batches locking the same
       // profiles); the whole transaction is then run again, up to three times.
       for (let attempt = 1; ; attempt++) {
@@ -83,7 +69,7 @@ export class KyselyStore implements Store {
         }
       }
     } finally {
-      this.signalOutbox();
+      this.queued.announce();
     }
   }
 
@@ -175,49 +161,6 @@ export class KyselyStore implements Store {
     return readProfile(this.db, appId, address);
   }
 
-  ensureProfile(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord> {
-    return this.write(async (trx) => {
-      const { id: profileId, created } = await ensureProfileRow(trx, this.dialectInfo, appId, address);
-      await applyPatch(trx, appId, profileId, patch);
-      const record = (await readProfile(trx, appId, { profileId }))!;
-      if (created) await emitEvent(trx, this.dialectInfo, appId, 'profile.created', profileEventData(record, patch));
-      else if (patchFields(patch).length > 0) await emitEvent(trx, this.dialectInfo, appId, 'profile.updated', profileEventData(record, patch));
-      return record;
-    });
-  }
-
-  updateProfile(appId: string, address: ProfileAddress, patch: ProfilePatch) {
-    return this.write(async (trx) => {
-      const profileId = await lockProfile(trx, this.dialectInfo, appId, address, 'update');
-      if (profileId === null) return null;
-      await applyPatch(trx, appId, profileId, patch);
-      const record = (await readProfile(trx, appId, { profileId }))!;
-      if (patchFields(patch).length > 0) await emitEvent(trx, this.dialectInfo, appId, 'profile.updated', profileEventData(record, patch));
-      return record;
-    });
-  }
-
-  deleteProfile(appId: string, address: ProfileAddress) {
-    return this.write(async (trx) => {
-      const profile = await lockProfileRow(trx, this.dialectInfo, appId, address, 'update');
-      if (profile === null) return false;
-      await deleteProfileRows(trx, appId, profile.id);
-      await emitEvent(trx, this.dialectInfo, appId, 'profile.deleted', { profile_id: profile.id, customer_user_id: profile.customerUserId });
-      return true;
-    });
-  }
-
-  setIdentifiers(appId: string, address: ProfileAddress, changes: IdentifierChanges, actor: WriteActor) {
-    return this.write(async (trx) => {
-      // FOR UPDATE: writes to one profile take turns, so its history is in commit order and
-      // each entry's old value is the one that was really replaced.
-      const profile = await lockProfileRow(trx, this.dialectInfo, appId, address, 'update');
-      if (profile === null) return null;
-      const rules = await readRules(trx, this.dialectInfo, appId);
-      return writeIdentifiers(trx, this.dialectInfo, appId, profile, changes, actor, rules);
-    });
-  }
-
   async lookupIdentifier(appId: string, key: IdentifierKey, value: string, limit: number) {
     const rows = await this.prepared('identifiers:lookup', 4, (app, name, held, max) =>
       this.db
@@ -264,45 +207,6 @@ export class KyselyStore implements Store {
     }));
   }
 
-  batchIdentifiers(appId: string, items: readonly BatchItem[], createMissing: boolean, actor: WriteActor) {
-    return this.write(async (trx) => {
-      const rules = await readRules(trx, this.dialectInfo, appId);
-      // Conflict policies make an item's outcome depend on other profiles' values: item by item then.
-      if (Object.keys(rules.conflictPolicies).length === 0) {
-        return applyBatchInBulk(trx, this.dialectInfo, appId, items, createMissing, actor, rules);
-      }
-      const outcomes: BatchOutcome[] = [];
-      for (const item of items) outcomes.push(await this.batchItem(trx, appId, item, createMissing, actor, rules));
-      return outcomes;
-    });
-  }
-
-  /** One batch item in a savepoint of its own: a failed item is undone alone. */
-  private async batchItem(trx: Kysely<Database>, appId: string, item: BatchItem, createMissing: boolean, actor: WriteActor, rules: AppRules): Promise<BatchOutcome> {
-    await sql`savepoint batch_item`.execute(trx);
-    try {
-      let profile = await lockProfileRow(trx, this.dialectInfo, appId, item.address, 'update');
-      let created = false;
-      if (profile === null && createMissing && item.address.customerUserId !== undefined && item.address.profileId === undefined) {
-        const ensured = await ensureProfileRow(trx, this.dialectInfo, appId, item.address);
-        created = ensured.created;
-        profile = { id: ensured.id, customerUserId: item.address.customerUserId };
-        if (created) await emitEvent(trx, this.dialectInfo, appId, 'profile.created', { profile_id: profile.id, customer_user_id: profile.customerUserId, fields: [] });
-      }
-      const outcome: BatchOutcome =
-        profile === null
-          ? { ok: false, error: 'profile_not_found' }
-          : { ok: true, result: await writeIdentifiers(trx, this.dialectInfo, appId, profile, item.changes, actor, rules), customerUserId: profile.customerUserId, created };
-      await sql`release batch_item`.execute(trx);
-      return outcome;
-    } catch (error) {
-      await sql`rollback to batch_item`.execute(trx);
-      await sql`release batch_item`.execute(trx);
-      if (error instanceof CustomerUserIdTakenError || error instanceof IdentifierConflictError || error instanceof ApiError) return { ok: false, error };
-      throw error;
-    }
-  }
-
   getRules(appId: string): Promise<AppRules> {
     return readRules(this.db, this.dialectInfo, appId);
   }
@@ -345,17 +249,6 @@ export class KyselyStore implements Store {
     ).execute(this.db, [appId, address.profileId, address.customerUserId]);
     if (rows.length === 0) return null;
     return identifierSet(rows.flatMap(({ key, value }) => (key === null || value === null ? [] : [[key, value] as const])));
-  }
-
-  /** A transaction of its own (not group commit): one batch is already one commit. */
-  async importBatch(appId: string, items: readonly ImportItem[]) {
-    try {
-      return await this.db.transaction().execute(async (trx) =>
-        importItems(trx, this.dialectInfo, appId, items, await readRules(trx, this.dialectInfo, appId)),
-      );
-    } finally {
-      this.signalOutbox();
-    }
   }
 
   exportPage(appId: string, afterProfileId: string | null, limit: number) {

@@ -6,10 +6,31 @@ import { preparedQuery } from './prepared.js';
 import type { Database } from './schema.js';
 
 /**
- * Called after a transaction that wrote events has committed, so that the delivery worker of this
- * process can start at once instead of at its next poll.
+ * Tells this process's delivery workers that deliveries were queued, once the transaction that
+ * queued them has ended: a worker then starts at once instead of at its next poll. A transaction
+ * that was rolled back may cause a needless wake-up, which is harmless.
  */
-export type OutboxSignal = () => void;
+export class DeliveryQueueSignal {
+  private queued = 0;
+  private announced = 0;
+  private readonly listeners: (() => void)[] = [];
+
+  listen(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Called by a write that queued deliveries (before its commit). */
+  noteQueued(): void {
+    this.queued++;
+  }
+
+  /** Called after every write transaction: wakes the listeners if anything was queued since the last call. */
+  announce(): void {
+    if (this.queued === this.announced) return;
+    this.announced = this.queued;
+    for (const listener of this.listeners) listener();
+  }
+}
 
 /** The event types some endpoint of the app subscribes to (read in the caller's transaction). */
 export async function subscribedEventTypes(db: Kysely<Database>, dialect: Dialect, appId: string): Promise<Set<string>> {
@@ -24,9 +45,10 @@ export async function subscribedEventTypes(db: Kysely<Database>, dialect: Dialec
  * delivery per endpoint subscribed to its type at that moment. An app with no subscriber for the
  * type costs one read and stores nothing. Returns whether anything was stored.
  */
-export async function emitEvent(
+export async function recordEvent(
   db: Kysely<Database>,
   dialect: Dialect,
+  signal: DeliveryQueueSignal,
   appId: string,
   type: EventType,
   data: EventData,
@@ -59,7 +81,7 @@ export async function emitEvent(
       .returning('seq'),
   ).execute(db, [appId, type, id, data.profile_id, '', now]);
   if (deliveries.length === 0) return false;
-  dialect.outboxWrites++;
+  signal.noteQueued();
   await preparedQuery(dialect.prepared, 'outbox:event', 6, (app, eventType, eventId, profile, body, time) =>
     dialect.db.insertInto('webhook_events').values({
       app_id: app!,

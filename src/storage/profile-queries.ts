@@ -5,6 +5,7 @@ import {
   ATTRIBUTE_NAMES,
   type CustomAttribute,
   MAX_CUSTOM_ATTRIBUTES,
+  type ProfileAddress,
   type ProfileAttributes,
   type ProfilePatch,
   type ProfileRecord,
@@ -12,7 +13,7 @@ import {
 import type { Dialect } from './dialect.js';
 import { addressShape, preparedQuery } from './prepared.js';
 import type { Database, ProfilesTable } from './schema.js';
-import type { ProfileAddress } from './store.js';
+import type { ProfileRef } from './store.js';
 
 type Db = Kysely<Database>;
 
@@ -38,53 +39,30 @@ export function shapedAddress(shape: string, profileId: string, customerUserId: 
   return address;
 }
 
-/** The addressed profile's id and customer user id, row-locked for the rest of the transaction where locks exist. */
-export async function lockProfileRow(
-  db: Db,
-  dialect: Dialect,
-  appId: string,
-  address: ProfileAddress,
-  mode: 'update' | 'key share',
-): Promise<LockedProfile | null> {
+/**
+ * The addressed profile's id and customer user id, held for the rest of the transaction: FOR UPDATE
+ * on PostgreSQL; on SQLite the transaction already holds the database's one write lock.
+ */
+export async function selectProfileForWrite(db: Db, dialect: Dialect, appId: string, address: ProfileAddress): Promise<ProfileRef | null> {
   const shape = addressShape(address);
-  const query = preparedQuery(dialect.prepared, `lock:${mode}:${shape}`, 3, (app, profileId, customerUserId) => {
-    const stand = shapedAddress(shape, profileId!, customerUserId!);
-    const select = whereAddress(dialect.db.selectFrom('profiles').select(['id', 'customer_user_id']), app!, stand);
-    if (!dialect.lockForUpdate) return select;
-    return mode === 'update' ? select.forUpdate() : select.forKeyShare();
+  const query = preparedQuery(dialect.prepared, `profile:for-write:${shape}`, 3, (app, profileId, customerUserId) => {
+    const select = whereAddress(dialect.db.selectFrom('profiles').select(['id', 'customer_user_id']), app!, shapedAddress(shape, profileId!, customerUserId!));
+    return dialect.lockForUpdate ? select.forUpdate() : select;
   });
   const [row] = await query.execute(db, [appId, address.profileId, address.customerUserId]);
   return row ? { id: row.id, customerUserId: row.customer_user_id } : null;
 }
 
-/** The id of the addressed profile, row-locked for the rest of the transaction where locks exist. */
-export async function lockProfile(
-  db: Db,
-  dialect: Dialect,
-  appId: string,
-  address: ProfileAddress,
-  mode: 'update' | 'key share',
-): Promise<string | null> {
-  return (await lockProfileRow(db, dialect, appId, address, mode))?.id ?? null;
-}
-
-/** A profile a transaction holds: enough to name it in history and events. */
-export interface LockedProfile {
-  id: string;
-  customerUserId: string | null;
-}
-
-function toRecord(row: ProfilesTable, custom: CustomAttribute[]): ProfileRecord {
+/** The profile attributes of a stored row, in their wire types. */
+export function attributesOf(row: ProfilesTable): ProfileAttributes {
   const attributes = {} as Record<keyof ProfileAttributes, unknown>;
   for (const name of ATTRIBUTE_NAMES) attributes[name] = row[name];
   attributes.analytics_disabled = row.analytics_disabled === null ? null : row.analytics_disabled === 1;
-  return {
-    appId: row.app_id,
-    profileId: row.id,
-    customerUserId: row.customer_user_id,
-    attributes: attributes as ProfileAttributes,
-    customAttributes: custom,
-  };
+  return attributes as ProfileAttributes;
+}
+
+function toRecord(row: ProfilesTable, custom: CustomAttribute[]): ProfileRecord {
+  return { appId: row.app_id, profileId: row.id, customerUserId: row.customer_user_id, attributes: attributesOf(row), customAttributes: custom };
 }
 
 export async function readProfile(db: Db, appId: string, address: ProfileAddress): Promise<ProfileRecord | null> {
@@ -116,7 +94,7 @@ async function insertProfile(db: Db, appId: string, id: string, customerUserId: 
 
 /** Gives an existing profile the customer user id, unless another profile of the app holds it. */
 async function attach(db: Db, dialect: Dialect, appId: string, profileId: string, customerUserId: string) {
-  const holder = await lockProfile(db, dialect, appId, { customerUserId }, 'update');
+  const holder = (await selectProfileForWrite(db, dialect, appId, { customerUserId }))?.id ?? null;
   if (holder === profileId) return;
   if (holder !== null) throw new CustomerUserIdTakenError();
   try {
@@ -144,12 +122,12 @@ export async function ensureProfileRow(
 ): Promise<{ id: string; created: boolean }> {
   const { profileId, customerUserId } = address;
   if (profileId !== undefined) {
-    const existed = (await lockProfile(db, dialect, appId, { profileId }, 'update')) !== null;
+    const existed = (await selectProfileForWrite(db, dialect, appId, { profileId })) !== null;
     if (!existed && (await insertProfile(db, appId, profileId, customerUserId ?? null))) return { id: profileId, created: true };
     // The profile exists (perhaps created concurrently a moment ago), or the insert hit a
     // customer user id that another profile holds.
     if (customerUserId !== undefined) {
-      if (!existed && !(await lockProfile(db, dialect, appId, { profileId }, 'update'))) {
+      if (!existed && !(await selectProfileForWrite(db, dialect, appId, { profileId }))) {
         throw new CustomerUserIdTakenError();
       }
       await attach(db, dialect, appId, profileId, customerUserId);
@@ -158,7 +136,7 @@ export async function ensureProfileRow(
   }
   if (customerUserId === undefined) throw new Error('a profile address needs an id or a customer user id');
   const created = await insertProfile(db, appId, randomUUID(), customerUserId);
-  const id = await lockProfile(db, dialect, appId, { customerUserId }, 'update');
+  const id = (await selectProfileForWrite(db, dialect, appId, { customerUserId }))?.id ?? null;
   if (id === null) throw new Error('profile vanished while it was being created');
   return { id, created };
 }

@@ -1,13 +1,9 @@
-import type { IdentifierChanges, IdentifierKey, IdentifierSet } from '../domain/identifiers.js';
-import type { AppRules } from '../domain/rules.js';
-import type { IdentifierWriteResult, WriteActor } from './identifier-queries.js';
-import type { OutboxSignal } from './outbox.js';
-import type { WebhookStore } from './webhook-store.js';
-
-export type { IdentifierChange, IdentifierWriteResult, WriteActor } from './identifier-queries.js';
+import type { EventData, EventType } from '../domain/events.js';
+import type { HistoryRecord, WriteActor } from '../domain/identifier-writes.js';
+import type { IdentifierKey, IdentifierSet } from '../domain/identifiers.js';
 import type { ProfileAddress, ProfilePatch, ProfileRecord } from '../domain/profile.js';
-export type { ProfileAddress } from '../domain/profile.js';
-import type { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, IdentifierConflictError } from '../errors.js';
+import type { AppRules } from '../domain/rules.js';
+import type { WebhookStore } from './webhook-store.js';
 
 
 export interface App {
@@ -31,19 +27,6 @@ export interface KeyOwner {
   keyId: string;
   appId: string;
 }
-
-/** One validated line of a bulk import: the create operation's address and patch, plus identifier writes. */
-export interface ImportItem {
-  address: ProfileAddress;
-  patch: ProfilePatch;
-  /** Keys to set or clear, as parseIdentifierChanges returns them; empty when the line names none. */
-  identifiers: IdentifierChanges;
-}
-
-/** What became of one import item: written, or refused for a reason that concerns that item alone. */
-export type ImportOutcome =
-  | { ok: true; profileId: string }
-  | { ok: false; error: CustomerUserIdTakenError | CustomAttributeLimitError | IdentifierConflictError | ApiError };
 
 /** A profile as the export writes it: the stored record plus the identifiers that are set. */
 export interface ExportedProfile extends ProfileRecord {
@@ -78,17 +61,6 @@ export interface HistoryQuery {
   before?: number;
 }
 
-/** One item of a batch write, already validated. */
-export interface BatchItem {
-  address: ProfileAddress;
-  changes: IdentifierChanges;
-}
-
-/** What became of one batch item. */
-export type BatchOutcome =
-  | { ok: true; result: IdentifierWriteResult; customerUserId: string | null; created: boolean }
-  | { ok: false; error: 'profile_not_found' | CustomerUserIdTakenError | IdentifierConflictError | ApiError };
-
 /** Counts for one app. */
 export interface AppStats {
   profiles: number;
@@ -104,9 +76,93 @@ export type DatabaseSize =
   /** The sum of pg_total_relation_size (tables with their indexes and TOAST) over the tables of `schema`. */
   | { dialect: 'postgres'; bytes: number; schema: string };
 
+/** Called after a commit that queued webhook deliveries, so a worker can start at once. */
+export type DeliveriesQueuedListener = () => void;
+
+/** A profile that a write transaction holds: enough to name it in history and events. */
+export interface ProfileRef {
+  id: string;
+  customerUserId: string | null;
+}
+
+/** One identifier row of one profile, as the set-based batch reads and writes them. */
+export interface IdentifierRow {
+  profileId: string;
+  key: string;
+  value: string;
+}
+
+/**
+ * The reads and writes a service makes inside one write transaction, in domain words. Storage
+ * runs them; which to run, and what they mean, the services decide. Every tenant method takes the
+ * app id first.
+ */
+export interface WriteTransaction {
+  /**
+   * The addressed profile, held until the transaction ends so that writes to one profile take
+   * turns: a row lock (FOR UPDATE) on PostgreSQL; on SQLite the transaction holds the database's
+   * only write lock from its start, which already serialises every write.
+   */
+  profileForWrite(appId: string, address: ProfileAddress): Promise<ProfileRef | null>;
+  /**
+   * Finds or creates the addressed profile by the create operation's rules (attaching the customer
+   * user id to a given profile id); throws CustomerUserIdTakenError when another profile holds it.
+   */
+  ensureProfile(appId: string, address: ProfileAddress): Promise<{ id: string; created: boolean }>;
+  readProfile(appId: string, address: ProfileAddress): Promise<ProfileRecord | null>;
+  /** Applies a validated patch; throws CustomAttributeLimitError past the limit. */
+  applyPatch(appId: string, profileId: string, patch: ProfilePatch): Promise<void>;
+  /** Removes a profile and everything that hangs off it, its identifier history included. */
+  deleteProfile(appId: string, profileId: string): Promise<void>;
+
+  /** The app's identifier rules (the defaults when none were set). */
+  rules(appId: string): Promise<AppRules>;
+  /** The stored values of the given keys of one profile (keys without a value are absent). */
+  identifierValues(appId: string, profileId: string, keys: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * The other profiles of the app that hold `value` under `key`, in id order. On PostgreSQL the
+   * value is locked until the transaction ends, so that two writers of one value cannot both see
+   * that nobody holds it.
+   */
+  otherHolders(appId: string, key: IdentifierKey, value: string, exceptProfileId: string): Promise<string[]>;
+  clearIdentifiers(appId: string, profileId: string, keys: readonly string[]): Promise<void>;
+  upsertIdentifiers(appId: string, profileId: string, entries: readonly [string, string][], now: number): Promise<void>;
+  appendHistory(appId: string, actor: WriteActor, records: readonly HistoryRecord[], now: number): Promise<void>;
+
+  /** Set-based forms for batches: the addressed profiles that exist, held (PostgreSQL: locked in id order). */
+  profilesForWrite(appId: string, profileIds: readonly string[], customerUserIds: readonly string[]): Promise<ProfileRef[]>;
+  /** Creates profiles for customer user ids; answers those it created and those another writer created meanwhile. */
+  createProfiles(appId: string, customerUserIds: readonly string[]): Promise<{ created: ProfileRef[]; concurrent: ProfileRef[] }>;
+  /** Every identifier row of the given profiles. */
+  identifierRowsOf(appId: string, profileIds: readonly string[]): Promise<IdentifierRow[]>;
+  /** Writes the rows (insert or update) and deletes the given keys, in multi-row statements. */
+  writeIdentifierRows(appId: string, upserts: readonly IdentifierRow[], clears: ReadonlyMap<string, readonly string[]>, now: number): Promise<void>;
+
+  /** The event types some webhook endpoint of the app subscribes to. */
+  subscribedEventTypes(appId: string): Promise<Set<string>>;
+  /**
+   * The transactional outbox: records an event with one pending delivery per endpoint subscribed to
+   * its type; stores nothing when no endpoint is. Answers whether anything was stored.
+   */
+  recordEvent(appId: string, type: EventType, data: EventData, now?: number): Promise<boolean>;
+
+  /** Runs `work` in a savepoint: when it throws, its writes are undone and the error is rethrown. */
+  savepoint<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** How a write transaction is run. */
+export interface WriteOptions {
+  /**
+   * A transaction of its own, not shared with other writes (SQLite's group commit shares one
+   * commit among the writes that arrive together): for large writes that are one commit already.
+   */
+  alone?: boolean;
+}
+
 /**
  * Everything Crosswalk keeps, in domain terms. Every method that touches a tenant's data takes the
- * app id first, and a profile belonging to another app is simply not found.
+ * app id first, and a profile belonging to another app is simply not found. Writes that need
+ * decisions run through `write`, which gives the services a WriteTransaction.
  */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -115,6 +171,13 @@ export interface Store {
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
+
+  /**
+   * Runs `work` in one transaction and resolves once it is durably committed. On SQLite the writes
+   * that arrive together share one commit, each in a savepoint of its own; on PostgreSQL a
+   * transaction ended to break a deadlock is run again, up to three times.
+   */
+  write<T>(work: (tx: WriteTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
 
   createApp(name: string): Promise<App>;
   listApps(): Promise<App[]>;
@@ -129,53 +192,23 @@ export interface Store {
   findKeyOwner(secret: string): Promise<KeyOwner | null>;
 
   findProfile(appId: string, address: ProfileAddress): Promise<ProfileRecord | null>;
-  /**
-   * Makes sure the addressed profile exists (creating it, or attaching the customer user id to
-   * the given profile id) and applies the patch, all in one transaction.
-   * Throws CustomerUserIdTakenError when another profile holds the customer user id.
-   */
-  ensureProfile(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord>;
-  /** Applies a patch to an existing profile; null when not found. */
-  updateProfile(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord | null>;
-  /** Deletes a profile with its identifiers, attributes and devices; false when not found. */
-  deleteProfile(appId: string, address: ProfileAddress): Promise<boolean>;
-
-  /**
-   * Sets and clears the given keys, leaving the others alone, under the app's rules (placeholders,
-   * conflicts), with history and outbox events in the same transaction; null when the profile is
-   * not found. Throws IdentifierConflictError or a validation ApiError (placeholder refused).
-   */
-  setIdentifiers(appId: string, address: ProfileAddress, changes: IdentifierChanges, actor: WriteActor): Promise<IdentifierWriteResult | null>;
+  /** All 16 keys of the addressed profile, null where unset; null when the profile is not found. */
+  getIdentifiers(appId: string, address: ProfileAddress): Promise<IdentifierSet | null>;
   /** Every profile of the app whose `key` holds exactly `value` (at most `limit`), by profile id. */
   lookupIdentifier(appId: string, key: IdentifierKey, value: string, limit: number): Promise<IdentifierHolder[]>;
   /** A page of the profile's identifier history, newest first; null when the profile is not found. */
   identifierHistory(appId: string, address: ProfileAddress, query: HistoryQuery): Promise<HistoryEntry[] | null>;
-  /**
-   * Applies the items in order in ONE transaction, each in a savepoint of its own: an item that
-   * fails is undone alone and reported in its outcome. With `createMissing`, an item addressed by
-   * customer user id whose profile does not exist creates it.
-   */
-  batchIdentifiers(appId: string, items: readonly BatchItem[], createMissing: boolean, actor: WriteActor): Promise<BatchOutcome[]>;
 
   /** The app's identifier rules (the defaults when none were set). */
   getRules(appId: string): Promise<AppRules>;
   /** Replaces the app's identifier rules. */
   setRules(appId: string, rules: AppRules): Promise<void>;
 
-  /** Webhook endpoints, the outbox and deliveries. */
+  /** Webhook endpoints, the outbox's deliveries and the delivery worker's queue. */
   readonly webhooks: WebhookStore;
-  /** Called after a commit that wrote webhook events (for the delivery worker of this process). */
-  onOutbox(signal: OutboxSignal): void;
-  getIdentifiers(appId: string, address: ProfileAddress): Promise<IdentifierSet | null>;
+  /** Called after every commit that queued webhook deliveries (for the delivery worker of this process). */
+  onDeliveriesQueued(listener: DeliveriesQueuedListener): void;
 
-  /**
-   * Bulk import: applies the items in order, all in ONE transaction. Each item follows the create
-   * operation's rules (ensureProfile) and then sets its identifiers. An item refused because
-   * another profile holds its customer user id, or because it would exceed the custom attribute
-   * limit, is rolled back alone (savepoint) and reported in its outcome; any other error fails
-   * the whole batch. Applying the same items again leaves the same state.
-   */
-  importBatch(appId: string, items: readonly ImportItem[]): Promise<ImportOutcome[]>;
   /**
    * One page of the app's profiles in profile id order, starting after `afterProfileId` (null:
    * from the first), with their identifiers and custom attributes. Keyset pagination: a page

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { isUuid } from '../domain/formats.js';
-import { generateSecret, secretHint } from '../webhooks/signing.js';
 import type { Dialect } from './dialect.js';
 import type { WriteWork } from './group-commit.js';
+import type { DeliveryQueueSignal } from './outbox.js';
 import type { EventType } from '../domain/events.js';
-import { type DeliveryQuery, type DeliveryStatus, MAX_ENDPOINTS_PER_APP, type NewEndpoint } from '../domain/webhooks.js';
+import { type DeliveryQuery, type DeliveryStatus, MAX_ENDPOINTS_PER_APP, type NewEndpoint, secretHint } from '../domain/webhooks.js';
 import { EndpointLimitError } from '../errors.js';
 import type { Database, WebhookDeliveriesTable } from './schema.js';
 
@@ -78,7 +78,7 @@ export type AttemptOutcome =
 /** Webhook endpoints, deliveries and the delivery worker's queue. Every tenant method takes the app id first. */
 export interface WebhookStore {
   /** Adds an endpoint subscribed to `eventTypes`; answers it with its secret, the only time it is shown. */
-  addEndpoint(appId: string, endpoint: NewEndpoint): Promise<CreatedEndpoint>;
+  addEndpoint(appId: string, endpoint: NewEndpoint & { secret: string }): Promise<CreatedEndpoint>;
   /** The app's endpoints that are not removed, oldest first. */
   listEndpoints(appId: string): Promise<WebhookEndpoint[]>;
   /** Removes an endpoint: no new deliveries, and its pending ones are cancelled. False when not found. */
@@ -120,6 +120,7 @@ function parseEventTypes(json: string): EventType[] {
 export class KyselyWebhookStore implements WebhookStore {
   constructor(
     readonly dialect: Dialect,
+    private readonly queued: DeliveryQueueSignal,
     readonly write: WriteRunner,
   ) {}
 
@@ -127,8 +128,8 @@ export class KyselyWebhookStore implements WebhookStore {
     return this.dialect.db;
   }
 
-  async addEndpoint(appId: string, endpoint: NewEndpoint): Promise<CreatedEndpoint> {
-    const secret = endpoint.secret ?? generateSecret();
+  async addEndpoint(appId: string, endpoint: NewEndpoint & { secret: string }): Promise<CreatedEndpoint> {
+    const secret = endpoint.secret;
     const row = {
       app_id: appId,
       id: randomUUID(),
@@ -246,7 +247,7 @@ export class KyselyWebhookStore implements WebhookStore {
         .returning('seq')
         .executeTakeFirstOrThrow();
       // Wakes this process's worker once the write commits (see KyselyStore.write).
-      this.dialect.outboxWrites++;
+      this.queued.noteQueued();
       return toDelivery(await this.deliveries(trx).where('d.seq', '=', seq).executeTakeFirstOrThrow());
     });
   }

@@ -1,4 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export { generateSecret, SECRET_PREFIX, secretHint } from '../domain/webhooks.js';
 
 /** The headers of every delivery, as sent (lower case). */
 export const SIGNATURE_HEADER = 'crosswalk-signature';
@@ -6,18 +8,6 @@ export const EVENT_ID_HEADER = 'crosswalk-event-id';
 export const EVENT_TYPE_HEADER = 'crosswalk-event-type';
 export const DELIVERY_ID_HEADER = 'crosswalk-delivery-id';
 export const DELIVERY_ATTEMPT_HEADER = 'crosswalk-delivery-attempt';
-
-export const SECRET_PREFIX = 'whsec_';
-
-/** A new signing secret: `whsec_` and 32 random bytes in base64url (43 characters). */
-export function generateSecret(): string {
-  return SECRET_PREFIX + randomBytes(32).toString('base64url');
-}
-
-/** What listings show of a secret: enough to tell two apart, never enough to sign. */
-export function secretHint(secret: string): string {
-  return secret.startsWith(SECRET_PREFIX) ? `${secret.slice(0, SECRET_PREFIX.length + 4)}…` : `${secret.slice(0, 4)}…`;
-}
 
 function digest(secret: string, timestamp: number, body: string | Buffer): string {
   const hmac = createHmac('sha256', secret).update(`${timestamp}.`, 'utf8');

@@ -286,6 +286,6 @@ export function createDeliveryWorker(store: Store, settings: WebhookSettings, lo
     schedule: { retryPeriodMs: settings.retryPeriodMs },
     ...(log && { log }),
   });
-  store.onOutbox(() => worker.wake());
+  store.onDeliveriesQueued(() => worker.wake());
   return worker;
 }

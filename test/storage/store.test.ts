@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { generateApiKey, hashApiKey } from '../../src/domain/api-keys.js';
 import { AppNameTakenError, CustomAttributeLimitError, CustomerUserIdTakenError } from '../../src/errors.js';
+import { createServices, type Services } from '../../src/services/index.js';
 import { KyselyStore } from '../../src/storage/kysely-store.js';
 import { createTestDatabase, DATABASES, queryRows, type TestDatabase } from '../helpers.js';
 import { runCliProcess } from '../process-helpers.js';
 
 const ACTOR = { source: 'api', apiKeyId: null, requestId: null } as const;
 
-/** The storage contract: every dialect must pass the same suite against the Store interface. */
+/** The storage contract: every dialect must pass the same suite against the Store interface and the services over it. */
 for (const kind of DATABASES) {
   test(`${kind}: processes migrating one fresh database at once migrate it exactly once`, async () => {
     const database = await createTestDatabase(kind);
@@ -27,10 +28,12 @@ for (const kind of DATABASES) {
   describe(`Store contract (${kind})`, () => {
     let database: TestDatabase;
     let store: KyselyStore;
+    let services: Services;
     let appId: string;
     before(async () => {
       database = await createTestDatabase(kind);
       store = KyselyStore.open(database.config);
+      services = createServices(store);
       await store.migrate();
       appId = (await store.createApp('contract')).id;
     });
@@ -77,33 +80,33 @@ for (const kind of DATABASES) {
       assert.equal(await store.revokeApiKey(randomUUID()), false);
     });
 
-    test('ensureProfile creates once per customer user id and applies the patch', async () => {
-      const first = await store.ensureProfile(appId, { customerUserId: 'c1' }, { attributes: { first_name: 'Ann' } });
-      const second = await store.ensureProfile(appId, { customerUserId: 'c1' }, { attributes: {} });
+    test('profiles.ensure creates once per customer user id and applies the patch', async () => {
+      const first = await services.profiles.ensure(appId, { customerUserId: 'c1' }, { attributes: { first_name: 'Ann' } });
+      const second = await services.profiles.ensure(appId, { customerUserId: 'c1' }, { attributes: {} });
       assert.equal(first.profileId, second.profileId);
       assert.equal(second.attributes.first_name, 'Ann');
       assert.equal(second.customerUserId, 'c1');
     });
 
-    test('ensureProfile with a profile id creates exactly that id, and attaches a customer user id', async () => {
+    test('profiles.ensure with a profile id creates exactly that id, and attaches a customer user id', async () => {
       const id = randomUUID();
-      const created = await store.ensureProfile(appId, { profileId: id }, { attributes: {} });
+      const created = await services.profiles.ensure(appId, { profileId: id }, { attributes: {} });
       assert.equal(created.profileId, id);
       assert.equal(created.customerUserId, null);
-      const attached = await store.ensureProfile(appId, { profileId: id, customerUserId: 'c2' }, { attributes: {} });
+      const attached = await services.profiles.ensure(appId, { profileId: id, customerUserId: 'c2' }, { attributes: {} });
       assert.equal(attached.customerUserId, 'c2');
       assert.equal((await store.findProfile(appId, { customerUserId: 'c2' }))?.profileId, id);
     });
 
     test('attaching a customer user id held by another profile fails and writes nothing', async () => {
       const other = randomUUID();
-      await store.ensureProfile(appId, { profileId: other }, { attributes: { last_name: 'Before' } });
+      await services.profiles.ensure(appId, { profileId: other }, { attributes: { last_name: 'Before' } });
       await assert.rejects(
-        store.ensureProfile(appId, { profileId: other, customerUserId: 'c1' }, { attributes: { last_name: 'After' } }),
+        services.profiles.ensure(appId, { profileId: other, customerUserId: 'c1' }, { attributes: { last_name: 'After' } }),
         CustomerUserIdTakenError,
       );
       await assert.rejects(
-        store.ensureProfile(appId, { profileId: randomUUID(), customerUserId: 'c1' }, { attributes: {} }),
+        services.profiles.ensure(appId, { profileId: randomUUID(), customerUserId: 'c1' }, { attributes: {} }),
         CustomerUserIdTakenError,
       );
       const after = await store.findProfile(appId, { profileId: other });
@@ -112,26 +115,26 @@ for (const kind of DATABASES) {
     });
 
     test('custom attributes merge by key, delete on null, and keep their type', async () => {
-      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'attrs' }, {
+      const { profileId } = await services.profiles.ensure(appId, { customerUserId: 'attrs' }, {
         attributes: {},
         customAttributes: [{ key: 'a', value: 'x' }, { key: 'b', value: 2.5 }],
       });
-      const updated = await store.updateProfile(appId, { profileId }, {
+      const updated = await services.profiles.update(appId, { profileId }, {
         attributes: {},
         customAttributes: [{ key: 'a', value: null }, { key: 'c', value: 3 }],
       });
       assert.deepEqual(updated?.customAttributes, [{ key: 'b', value: 2.5 }, { key: 'c', value: 3 }]);
-      const cleared = await store.updateProfile(appId, { profileId }, { attributes: {}, customAttributes: null });
+      const cleared = await services.profiles.update(appId, { profileId }, { attributes: {}, customAttributes: null });
       assert.deepEqual(cleared?.customAttributes, []);
     });
 
     test('more than 30 custom attributes fails the whole patch', async () => {
-      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'many' }, {
+      const { profileId } = await services.profiles.ensure(appId, { customerUserId: 'many' }, {
         attributes: {},
         customAttributes: Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: i })),
       });
       await assert.rejects(
-        store.updateProfile(appId, { profileId }, {
+        services.profiles.update(appId, { profileId }, {
           attributes: { first_name: 'Changed' },
           customAttributes: [{ key: 'one_more', value: 1 }],
         }),
@@ -143,53 +146,53 @@ for (const kind of DATABASES) {
     });
 
     test('identifiers merge, clear, and are scoped to the app', async () => {
-      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'ids' }, { attributes: {} });
-      assert.equal((await store.setIdentifiers(appId, { profileId }, new Map([['appsflyer_id', 'af'], ['branch_id', 'br']]), ACTOR))?.changes.length, 2);
-      await store.setIdentifiers(appId, { customerUserId: 'ids' }, new Map([['branch_id', null], ['adjust_device_id', 'ad']]), ACTOR);
+      const { profileId } = await services.profiles.ensure(appId, { customerUserId: 'ids' }, { attributes: {} });
+      assert.equal((await services.identifiers.set(appId, { profileId }, new Map([['appsflyer_id', 'af'], ['branch_id', 'br']]), ACTOR))?.changes.length, 2);
+      await services.identifiers.set(appId, { customerUserId: 'ids' }, new Map([['branch_id', null], ['adjust_device_id', 'ad']]), ACTOR);
       const ids = await store.getIdentifiers(appId, { profileId, customerUserId: 'ids' });
       assert.equal(ids?.appsflyer_id, 'af');
       assert.equal(ids?.branch_id, null);
       assert.equal(ids?.adjust_device_id, 'ad');
       const otherApp = (await store.createApp(`other-${randomUUID()}`)).id;
       assert.equal(await store.getIdentifiers(otherApp, { profileId }), null);
-      assert.equal(await store.setIdentifiers(otherApp, { profileId }, new Map([['appsflyer_id', 'x']]), ACTOR), null);
+      assert.equal(await services.identifiers.set(otherApp, { profileId }, new Map([['appsflyer_id', 'x']]), ACTOR), null);
       assert.equal((await store.getIdentifiers(appId, { profileId }))?.appsflyer_id, 'af');
     });
 
     test('addresses that do not match one profile find nothing', async () => {
-      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'addr' }, { attributes: {} });
+      const { profileId } = await services.profiles.ensure(appId, { customerUserId: 'addr' }, { attributes: {} });
       assert.equal(await store.findProfile(appId, { profileId, customerUserId: 'someone-else' }), null);
       assert.equal(await store.getIdentifiers(appId, { customerUserId: 'nobody' }), null);
-      assert.equal(await store.setIdentifiers(appId, { profileId: randomUUID() }, new Map([['branch_id', 'x']]), ACTOR), null);
-      assert.equal(await store.updateProfile(appId, { customerUserId: 'nobody' }, { attributes: {} }), null);
-      assert.equal(await store.deleteProfile(appId, { customerUserId: 'nobody' }), false);
+      assert.equal(await services.identifiers.set(appId, { profileId: randomUUID() }, new Map([['branch_id', 'x']]), ACTOR), null);
+      assert.equal(await services.profiles.update(appId, { customerUserId: 'nobody' }, { attributes: {} }), null);
+      assert.equal(await services.profiles.delete(appId, { customerUserId: 'nobody' }), false);
     });
 
     test('deleting a profile removes its identifiers and attributes', async () => {
-      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'gone' }, {
+      const { profileId } = await services.profiles.ensure(appId, { customerUserId: 'gone' }, {
         attributes: {},
         customAttributes: [{ key: 'a', value: 1 }],
         installation: { device_id: randomUUID(), os: 'iOS 17' },
       });
-      await store.setIdentifiers(appId, { profileId }, new Map([['mixpanel_user_id', 'mx']]), ACTOR);
-      assert.equal(await store.deleteProfile(appId, { profileId }), true);
+      await services.identifiers.set(appId, { profileId }, new Map([['mixpanel_user_id', 'mx']]), ACTOR);
+      assert.equal(await services.profiles.delete(appId, { profileId }), true);
       assert.equal(await store.findProfile(appId, { profileId }), null);
-      const again = await store.ensureProfile(appId, { profileId }, { attributes: {} });
+      const again = await services.profiles.ensure(appId, { profileId }, { attributes: {} });
       assert.deepEqual(again.customAttributes, []);
       assert.equal((await store.getIdentifiers(appId, { profileId }))?.mixpanel_user_id, null);
     });
 
     test('concurrent creates of one customer user id make exactly one profile', async () => {
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => store.ensureProfile(appId, { customerUserId: 'race' }, { attributes: {} })),
+        Array.from({ length: 20 }, () => services.profiles.ensure(appId, { customerUserId: 'race' }, { attributes: {} })),
       );
       assert.equal(new Set(results.map((r) => r.profileId)).size, 1);
     });
 
     test('concurrent identifier writes to one profile all survive', async () => {
-      const { profileId } = await store.ensureProfile(appId, { customerUserId: 'busy' }, { attributes: {} });
+      const { profileId } = await services.profiles.ensure(appId, { customerUserId: 'busy' }, { attributes: {} });
       const keys = ['adjust_device_id', 'airbridge_device_id', 'amplitude_device_id', 'amplitude_user_id', 'appsflyer_id', 'branch_id'] as const;
-      await Promise.all(keys.map((key) => store.setIdentifiers(appId, { profileId }, new Map([[key, `v-${key}`]]), ACTOR)));
+      await Promise.all(keys.map((key) => services.identifiers.set(appId, { profileId }, new Map([[key, `v-${key}`]]), ACTOR)));
       const ids = await store.getIdentifiers(appId, { profileId });
       for (const key of keys) assert.equal(ids?.[key], `v-${key}`);
     });

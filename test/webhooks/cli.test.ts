@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { KyselyStore } from '../../src/storage/kysely-store.js';
+import { createServices } from '../../src/services/index.js';
 import { createTestDatabase, DATABASES, type TestDatabase } from '../helpers.js';
 import { runCliProcess } from '../process-helpers.js';
 import { databaseUrl } from './support.js';
@@ -85,9 +86,9 @@ for (const kind of DATABASES) {
 
     test('deliveries lists newest first with a cursor; redeliver queues a new one; remove cancels', async () => {
       // Three changes of one profile: the first endpoint is subscribed to all three, the second to the delete.
-      await store.ensureProfile(appId, { customerUserId: 'cli-user' }, { attributes: {} });
-      await store.updateProfile(appId, { customerUserId: 'cli-user' }, { attributes: { first_name: 'Cli' } });
-      await store.deleteProfile(appId, { customerUserId: 'cli-user' });
+      await createServices(store).profiles.ensure(appId, { customerUserId: 'cli-user' }, { attributes: {} });
+      await createServices(store).profiles.update(appId, { customerUserId: 'cli-user' }, { attributes: { first_name: 'Cli' } });
+      await createServices(store).profiles.delete(appId, { customerUserId: 'cli-user' });
 
       const page = JSON.parse((await cli('deliveries', '--json')).stdout) as { deliveries: Record<string, any>[]; next: number | null };
       // The delete made one delivery per endpoint, in no particular order between the two.

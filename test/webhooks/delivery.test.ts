@@ -72,7 +72,7 @@ for (const kind of DATABASES) {
     test('every event type arrives signed, with the documented payload, woken by the commit', async (t) => {
       // Real time and a poll far away: only the store's signal after each commit can start the deliveries.
       const s = await setup(t, { clock: { now: () => Date.now() } });
-      s.ctx.store.onOutbox(() => s.worker.wake());
+      s.ctx.store.onDeliveriesQueued(() => s.worker.wake());
       s.worker.start();
       await s.ctx.store.setRules(s.tenant.appId, { ...DEFAULT_RULES, conflictPolicies: { appsflyer_id: 'move' } });
 

@@ -4,7 +4,9 @@ import { charLength, unstorableText } from '../../domain/formats.js';
 import { IDENTIFIER_KEYS, type IdentifierKey, isIdentifierKey, MAX_IDENTIFIER_LENGTH } from '../../domain/identifiers.js';
 import { ApiError, FieldErrors, profileNotFound } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
-import type { BatchItem, BatchOutcome, HistoryEntry, Store } from '../../storage/store.js';
+import type { BatchItem, BatchOutcome } from '../../services/batch.js';
+import type { Services } from '../../services/index.js';
+import type { HistoryEntry } from '../../storage/store.js';
 import { actorOf } from '../actor.js';
 import { readAddress } from '../addressing.js';
 import { toApiError } from '../error-handler.js';
@@ -84,7 +86,7 @@ function outcomeToWire(index: number, outcome: BatchOutcome) {
   return { index, status: error.statusCode, error: error.toBody() };
 }
 
-export function crosswalkRoutes(app: FastifyInstance, store: Store, metrics?: Metrics): void {
+export function crosswalkRoutes(app: FastifyInstance, { identifiers, batch: batches }: Services, metrics?: Metrics): void {
   const tags = ['Integration identifiers (Crosswalk)'];
   const security = [{ apiKey: [] }];
 
@@ -113,7 +115,7 @@ export function crosswalkRoutes(app: FastifyInstance, store: Store, metrics?: Me
     else if (unstorableText(value)) errors.add('value', unstorableText(value)!);
     else if (charLength(value) > MAX_IDENTIFIER_LENGTH) errors.add('value', `Ensure this value has no more than ${MAX_IDENTIFIER_LENGTH} characters.`);
     errors.throwIfAny();
-    const holders = await store.lookupIdentifier(request.appId, key!, value!, LOOKUP_LIMIT);
+    const holders = await identifiers.lookup(request.appId, key!, value!, LOOKUP_LIMIT);
     return { data: holders.map((holder) => ({ profile_id: holder.profileId, customer_user_id: holder.customerUserId })) };
   });
 
@@ -150,12 +152,9 @@ export function crosswalkRoutes(app: FastifyInstance, store: Store, metrics?: Me
       else errors.add('cursor', 'Not a cursor this API gave out: pass next_cursor from the previous page unchanged.');
     }
     errors.throwIfAny();
-    // One entry more than asked for says whether there is a next page.
-    const entries = await store.identifierHistory(request.appId, address, { key, limit: limit + 1, before });
-    if (!entries) throw profileNotFound();
-    const page = entries.slice(0, limit);
-    const next = entries.length > limit ? String(page[page.length - 1]!.id) : null;
-    return { data: page.map(historyToWire), next_cursor: next };
+    const page = await identifiers.history(request.appId, address, { key, limit, before });
+    if (!page) throw profileNotFound();
+    return { data: page.entries.map(historyToWire), next_cursor: page.next === null ? null : String(page.next) };
   });
 
   app.post(BATCH_PATH, {
@@ -174,7 +173,7 @@ export function crosswalkRoutes(app: FastifyInstance, store: Store, metrics?: Me
   }, async (request) => {
     const batch = parseBatch(request.body);
     const items: BatchItem[] = batch.valid.map(({ address, changes }) => ({ address, changes }));
-    const outcomes = items.length === 0 ? [] : await store.batchIdentifiers(request.appId, items, batch.createMissing, actorOf(request, 'batch'));
+    const outcomes = items.length === 0 ? [] : await batches.apply(request.appId, items, batch.createMissing, actorOf(request, 'batch'));
     const results: ReturnType<typeof outcomeToWire>[] = [];
     batch.valid.forEach((item, i) => {
       const outcome = outcomes[i]!;

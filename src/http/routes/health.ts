@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../errors.js';
-import type { Store } from '../../storage/store.js';
+
 
 const READY_TIMEOUT_MS = 2000;
 
 /** Liveness and readiness probes; neither needs an API key. */
-export function healthRoutes(app: FastifyInstance, store: Store): void {
+export function healthRoutes(app: FastifyInstance, ping: () => Promise<void>): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async () => {
@@ -14,7 +14,7 @@ export function healthRoutes(app: FastifyInstance, store: Store): void {
       timer = setTimeout(() => reject(new Error('database did not answer in time')), READY_TIMEOUT_MS);
     });
     try {
-      await Promise.race([store.ping(), timeout]);
+      await Promise.race([ping(), timeout]);
     } catch (error) {
       app.log.warn({ err: error }, 'readiness check failed');
       throw ApiError.general('service_unavailable', 'The database is not answering.');

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { profileNotFound } from '../../errors.js';
 import { parseIdentifierChanges } from '../../domain/identifiers.js';
 import type { Metrics } from '../../metrics.js';
-import type { Store } from '../../storage/store.js';
+import type { IdentifierService } from '../../services/identifiers.js';
 import { readAddress } from '../addressing.js';
 import { actorOf, DROPPED_HEADER } from '../actor.js';
 import { addressHeaders, errorResponses, identifiersRequest } from '../openapi-schemas.js';
@@ -10,7 +10,7 @@ import { identifiersResponse } from '../schemas.js';
 
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
 
-export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, metrics?: Metrics): void {
+export function integrationIdentifierRoutes(app: FastifyInstance, identifiers: IdentifierService, metrics?: Metrics): void {
   const tags = ['Integration identifiers (Adapty-compatible)'];
   const security = [{ apiKey: [] }];
   const set = {
@@ -40,7 +40,7 @@ export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, 
   app.post(IDENTIFIERS_PATH, { schema: set }, async (request, reply) => {
     const address = readAddress(request);
     const changes = parseIdentifierChanges(request.body);
-    const result = await store.setIdentifiers(request.appId, address, changes, actorOf(request, 'api'));
+    const result = await identifiers.set(request.appId, address, changes, actorOf(request, 'api'));
     if (!result) throw profileNotFound();
     metrics?.countIdentifierWrite(result);
     // The body stays empty, as the contract says; placeholders left out are named in a header.
@@ -49,8 +49,8 @@ export function integrationIdentifierRoutes(app: FastifyInstance, store: Store, 
   });
 
   app.get(IDENTIFIERS_PATH, { schema: get }, async (request) => {
-    const identifiers = await store.getIdentifiers(request.appId, readAddress(request));
-    if (!identifiers) throw profileNotFound();
-    return identifiers;
+    const set = await identifiers.get(request.appId, readAddress(request));
+    if (!set) throw profileNotFound();
+    return set;
   });
 }

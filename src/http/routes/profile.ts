@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { profileNotFound } from '../../errors.js';
 import { type ProfilePatch, profileToWire } from '../../domain/profile.js';
 import { parseProfileRequest } from '../../domain/profile-request.js';
-import type { Store } from '../../storage/store.js';
+import type { ProfileService } from '../../services/profiles.js';
 import { readAddress, readPlatform } from '../addressing.js';
 import { addressHeaders, errorResponses, profileRequest } from '../openapi-schemas.js';
 import { profileResponse } from '../schemas.js';
@@ -23,7 +23,7 @@ const tags = ['Profiles (Adapty-compatible)'];
 const security = [{ apiKey: [] }];
 const read = { 200: profileResponse, ...errorResponses(404) };
 
-export function profileRoutes(app: FastifyInstance, store: Store): void {
+export function profileRoutes(app: FastifyInstance, profiles: ProfileService): void {
   const create = {
     operationId: 'createProfile',
     summary: 'Create a profile, or make sure it exists (idempotent)',
@@ -54,25 +54,25 @@ export function profileRoutes(app: FastifyInstance, store: Store): void {
 
   app.post(PROFILE_PATH, { schema: create }, async (request) => {
     const address = readAddress(request);
-    const record = await store.ensureProfile(request.appId, address, readPatch(request));
+    const record = await profiles.ensure(request.appId, address, readPatch(request));
     return { data: profileToWire(record, Date.now()) };
   });
 
   app.get(PROFILE_PATH, { schema: get }, async (request) => {
-    const record = await store.findProfile(request.appId, readAddress(request));
+    const record = await profiles.find(request.appId, readAddress(request));
     if (!record) throw profileNotFound('profile_does_not_exist');
     return { data: profileToWire(record, Date.now()) };
   });
 
   app.patch(PROFILE_PATH, { schema: update }, async (request) => {
     const address = readAddress(request);
-    const record = await store.updateProfile(request.appId, address, readPatch(request));
+    const record = await profiles.update(request.appId, address, readPatch(request));
     if (!record) throw profileNotFound('profile_does_not_exist');
     return { data: profileToWire(record, Date.now()) };
   });
 
   app.delete(PROFILE_PATH, { schema: remove }, async (request, reply) => {
-    if (!(await store.deleteProfile(request.appId, readAddress(request)))) throw profileNotFound('profile_does_not_exist');
+    if (!(await profiles.delete(request.appId, readAddress(request)))) throw profileNotFound('profile_does_not_exist');
     return reply.code(204).send();
   });
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../errors.js';
 import { EVENT_TYPES } from '../../domain/events.js';
-import type { Store } from '../../storage/store.js';
+import type { WebhookService } from '../../services/webhooks.js';
 import { DELIVERY_STATUSES } from '../../domain/webhooks.js';
 import type { Delivery, WebhookEndpoint } from '../../storage/webhook-store.js';
 import {
@@ -122,8 +122,7 @@ const newEndpointBody = {
 } as const;
 
 /** Webhook management under /crosswalk/v1/webhooks/: endpoints of the key's app and their deliveries. */
-export function webhookRoutes(app: FastifyInstance, store: Store): void {
-  const webhooks = store.webhooks;
+export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): void {
 
   app.post(
     `${WEBHOOKS_PATH}endpoints/`,

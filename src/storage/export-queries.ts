@@ -1,76 +1,14 @@
 import fs from 'node:fs';
 import { type Kysely, sql } from 'kysely';
 import { IDENTIFIER_KEYS, type IdentifierKey, isIdentifierKey } from '../domain/identifiers.js';
-import { ATTRIBUTE_NAMES, type ProfileAttributes, type ProfilePatch } from '../domain/profile.js';
-import type { AppRules } from '../domain/rules.js';
-import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, IdentifierConflictError } from '../errors.js';
 import type { Dialect } from './dialect.js';
-import { type WriteActor, writeIdentifiers } from './identifier-queries.js';
-import { profileEventData } from '../domain/events.js';
-import { emitEvent } from './outbox.js';
-import { applyPatch, ensureProfileRow, lockProfileRow } from './profile-queries.js';
-import type { Database, ProfilesTable } from './schema.js';
-import type { AppStats, DatabaseSize, ExportedProfile, ImportItem, ImportOutcome } from './store.js';
+import { attributesOf } from './profile-queries.js';
+import type { Database } from './schema.js';
+import type { AppStats, DatabaseSize, ExportedProfile } from './store.js';
 
-/** Queries for the CLI's data commands (import, export, stats); kept apart from the request paths. */
+/** Reads for the CLI's export and stats commands; kept apart from the request paths. */
 
 type Db = Kysely<Database>;
-
-const IMPORT_ACTOR: WriteActor = { source: 'import', apiKeyId: null, requestId: null };
-
-/** Sets and clears identifier keys of a profile the transaction has found; the same writes as setIdentifiers. */
-function patchIsEmpty(patch: ProfilePatch): boolean {
-  return Object.keys(patch.attributes).length === 0 && patch.customAttributes === undefined && patch.installation === undefined;
-}
-
-/**
- * Applies import items inside the caller's transaction, each in a savepoint of its own so that an
- * item refused by a rule of the data (customer user id held elsewhere, too many custom attributes)
- * is undone alone. Any other error is rethrown and fails the transaction.
- */
-export async function importItems(
-  db: Db,
-  dialect: Dialect,
-  appId: string,
-  items: readonly ImportItem[],
-  rules: AppRules,
-): Promise<ImportOutcome[]> {
-  const outcomes: ImportOutcome[] = [];
-  for (const item of items) {
-    await sql`savepoint import_item`.execute(db);
-    try {
-      const { id: profileId, created } = await ensureProfileRow(db, dialect, appId, item.address);
-      // A line that only names a profile (or only sets identifiers) leaves the profile row alone.
-      if (!patchIsEmpty(item.patch)) await applyPatch(db, appId, profileId, item.patch);
-      if (created || !patchIsEmpty(item.patch)) {
-        const customerUserId = item.address.customerUserId ?? (await lockProfileRow(db, dialect, appId, { profileId }, 'update'))?.customerUserId ?? null;
-        await emitEvent(db, dialect, appId, created ? 'profile.created' : 'profile.updated', profileEventData({ profileId, customerUserId }, item.patch));
-      }
-      if (item.identifiers.size > 0) {
-        const profile = (await lockProfileRow(db, dialect, appId, { profileId }, 'update'))!;
-        await writeIdentifiers(db, dialect, appId, profile, item.identifiers, IMPORT_ACTOR, rules);
-      }
-      await sql`release import_item`.execute(db);
-      outcomes.push({ ok: true, profileId });
-    } catch (error) {
-      await sql`rollback to import_item`.execute(db);
-      await sql`release import_item`.execute(db);
-      if (error instanceof CustomerUserIdTakenError || error instanceof CustomAttributeLimitError || error instanceof IdentifierConflictError || error instanceof ApiError) {
-        outcomes.push({ ok: false, error });
-      } else {
-        throw error;
-      }
-    }
-  }
-  return outcomes;
-}
-
-function toAttributes(row: ProfilesTable): ProfileAttributes {
-  const attributes = {} as Record<keyof ProfileAttributes, unknown>;
-  for (const name of ATTRIBUTE_NAMES) attributes[name] = row[name];
-  attributes.analytics_disabled = row.analytics_disabled === null ? null : row.analytics_disabled === 1;
-  return attributes as ProfileAttributes;
-}
 
 const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
@@ -108,7 +46,7 @@ export async function exportPage(db: Db, appId: string, after: string | null, li
       appId,
       profileId: row.id,
       customerUserId: row.customer_user_id,
-      attributes: toAttributes(row),
+      attributes: attributesOf(row),
       customAttributes: [],
       identifiers: {},
     });

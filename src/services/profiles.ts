@@ -1,0 +1,51 @@
+import { patchFields, profileEventData } from '../domain/events.js';
+import type { ProfileAddress, ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { Store } from '../storage/store.js';
+
+/** Profiles: created, read, updated and deleted, each change with its webhook event in the same transaction. */
+export class ProfileService {
+  constructor(private readonly store: Store) {}
+
+  find(appId: string, address: ProfileAddress): Promise<ProfileRecord | null> {
+    return this.store.findProfile(appId, address);
+  }
+
+  /**
+   * Makes sure the addressed profile exists (creating it, or attaching the customer user id to
+   * the given profile id) and applies the patch, in one transaction. Throws
+   * CustomerUserIdTakenError when another profile holds the customer user id.
+   */
+  ensure(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord> {
+    return this.store.write(async (tx) => {
+      const { id: profileId, created } = await tx.ensureProfile(appId, address);
+      await tx.applyPatch(appId, profileId, patch);
+      const record = (await tx.readProfile(appId, { profileId }))!;
+      if (created) await tx.recordEvent(appId, 'profile.created', profileEventData(record, patch));
+      else if (patchFields(patch).length > 0) await tx.recordEvent(appId, 'profile.updated', profileEventData(record, patch));
+      return record;
+    });
+  }
+
+  /** Applies a patch to an existing profile; null when not found. */
+  update(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord | null> {
+    return this.store.write(async (tx) => {
+      const profile = await tx.profileForWrite(appId, address);
+      if (profile === null) return null;
+      await tx.applyPatch(appId, profile.id, patch);
+      const record = (await tx.readProfile(appId, { profileId: profile.id }))!;
+      if (patchFields(patch).length > 0) await tx.recordEvent(appId, 'profile.updated', profileEventData(record, patch));
+      return record;
+    });
+  }
+
+  /** Deletes a profile with its identifiers, history, attributes and devices; false when not found. */
+  delete(appId: string, address: ProfileAddress): Promise<boolean> {
+    return this.store.write(async (tx) => {
+      const profile = await tx.profileForWrite(appId, address);
+      if (profile === null) return false;
+      await tx.deleteProfile(appId, profile.id);
+      await tx.recordEvent(appId, 'profile.deleted', { profile_id: profile.id, customer_user_id: profile.customerUserId });
+      return true;
+    });
+  }
+}

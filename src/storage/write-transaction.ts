@@ -1,0 +1,108 @@
+import { type Kysely, sql } from 'kysely';
+import type { EventData, EventType } from '../domain/events.js';
+import type { HistoryRecord, WriteActor } from '../domain/identifier-writes.js';
+import type { IdentifierKey } from '../domain/identifiers.js';
+import type { ProfileAddress, ProfilePatch } from '../domain/profile.js';
+import type { Dialect } from './dialect.js';
+import { createProfiles, findProfiles, identifierRowsOf, writeIdentifierRows } from './identifier-bulk-queries.js';
+import { appendHistory, currentValues, deleteKeys, otherHolders, readRules, upsertKeys } from './identifier-queries.js';
+import { type DeliveryQueueSignal, recordEvent, subscribedEventTypes } from './outbox.js';
+import { applyPatch, deleteProfileRows, ensureProfileRow, readProfile, selectProfileForWrite } from './profile-queries.js';
+import type { Database } from './schema.js';
+import type { IdentifierRow, WriteTransaction } from './store.js';
+
+/** A WriteTransaction on one Kysely transaction: each method is one query module's function. */
+export class KyselyWriteTransaction implements WriteTransaction {
+  private savepoints = 0;
+
+  constructor(
+    private readonly trx: Kysely<Database>,
+    private readonly dialect: Dialect,
+    private readonly queued: DeliveryQueueSignal,
+  ) {}
+
+  profileForWrite(appId: string, address: ProfileAddress) {
+    return selectProfileForWrite(this.trx, this.dialect, appId, address);
+  }
+
+  ensureProfile(appId: string, address: ProfileAddress) {
+    return ensureProfileRow(this.trx, this.dialect, appId, address);
+  }
+
+  readProfile(appId: string, address: ProfileAddress) {
+    return readProfile(this.trx, appId, address);
+  }
+
+  applyPatch(appId: string, profileId: string, patch: ProfilePatch) {
+    return applyPatch(this.trx, appId, profileId, patch);
+  }
+
+  deleteProfile(appId: string, profileId: string) {
+    return deleteProfileRows(this.trx, appId, profileId);
+  }
+
+  rules(appId: string) {
+    return readRules(this.trx, this.dialect, appId);
+  }
+
+  identifierValues(appId: string, profileId: string, keys: readonly string[]) {
+    return currentValues(this.trx, this.dialect, appId, profileId, keys);
+  }
+
+  otherHolders(appId: string, key: IdentifierKey, value: string, exceptProfileId: string) {
+    return otherHolders(this.trx, this.dialect, appId, key, value, exceptProfileId);
+  }
+
+  clearIdentifiers(appId: string, profileId: string, keys: readonly string[]) {
+    return deleteKeys(this.trx, this.dialect, appId, profileId, keys);
+  }
+
+  upsertIdentifiers(appId: string, profileId: string, entries: readonly [string, string][], now: number) {
+    return upsertKeys(this.trx, this.dialect, appId, profileId, entries, now);
+  }
+
+  appendHistory(appId: string, actor: WriteActor, records: readonly HistoryRecord[], now: number) {
+    return appendHistory(this.trx, appId, actor, records, now);
+  }
+
+  profilesForWrite(appId: string, profileIds: readonly string[], customerUserIds: readonly string[]) {
+    return findProfiles(this.trx, this.dialect, appId, profileIds, customerUserIds);
+  }
+
+  createProfiles(appId: string, customerUserIds: readonly string[]) {
+    return createProfiles(this.trx, this.dialect, appId, customerUserIds);
+  }
+
+  identifierRowsOf(appId: string, profileIds: readonly string[]) {
+    return identifierRowsOf(this.trx, appId, profileIds);
+  }
+
+  writeIdentifierRows(appId: string, upserts: readonly IdentifierRow[], clears: ReadonlyMap<string, readonly string[]>, now: number) {
+    return writeIdentifierRows(this.trx, appId, upserts, clears, now);
+  }
+
+  subscribedEventTypes(appId: string) {
+    return subscribedEventTypes(this.trx, this.dialect, appId);
+  }
+
+  recordEvent(appId: string, type: EventType, data: EventData, now = Date.now()) {
+    return recordEvent(this.trx, this.dialect, this.queued, appId, type, data, now);
+  }
+
+  async savepoint<T>(work: () => Promise<T>): Promise<T> {
+    // Numbered, so that savepoints can nest (a batch item inside SQLite's per-write savepoint).
+    const name = sql.id(`item_${++this.savepoints}`);
+    await sql`savepoint ${name}`.execute(this.trx);
+    try {
+      const value = await work();
+      await sql`release ${name}`.execute(this.trx);
+      return value;
+    } catch (error) {
+      await sql`rollback to ${name}`.execute(this.trx);
+      await sql`release ${name}`.execute(this.trx);
+      throw error;
+    } finally {
+      this.savepoints--;
+    }
+  }
+}
