@@ -18,6 +18,19 @@ const files = ['test', path.join('clients', 'node', 'test')]
   .filter((file) => filter.length === 0 || filter.some((part) => file.includes(part)))
   .sort();
 
+// The layering of src/ first (see .dependency-cruiser.cjs and docs/architecture.md): a cycle or a
+// wrong-way import fails the run before any test starts.
+if (filter.length === 0) {
+  const check = spawnSync(process.execPath, [path.join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs'), 'src', '--config', '.dependency-cruiser.cjs'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (check.status !== 0) {
+    console.error('The dependency check failed: an import breaks the layering of src/ (see docs/architecture.md).');
+    process.exit(check.status ?? 1);
+  }
+}
+
 if (!process.env.TEST_DATABASE_URL) {
   console.log(
     'PostgreSQL suites are skipped: TEST_DATABASE_URL is not set.\n' +
