@@ -8,6 +8,7 @@ import { KeyCache } from './http/key-cache.js';
 import { applyConnectionLimit, clientErrorHandler, serverLimits } from './http/limits.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { RESPONSE_ID_HEADER, requestId } from './http/request-id.js';
+import { validatorCompiler } from './http/validation.js';
 import { healthRoutes } from './http/routes/health.js';
 import { crosswalkRoutes } from './http/routes/crosswalk.js';
 import { integrationIdentifierRoutes } from './http/routes/integration-identifiers.js';
@@ -64,6 +65,8 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
   app.decorateRequest('apiKeyId', '');
   registerErrorHandling(app);
   registerJsonBody(app);
+  // Every route's TypeBox schema is validated at run time (see http/validation.ts).
+  app.setValidatorCompiler(validatorCompiler);
 
   const services = createServices(store);
   await registerDocs(app, CROSSWALK_VERSION);

@@ -81,3 +81,11 @@ describe('the layers of src/', () => {
     assert.match(run.output, /cli-not-http/);
   });
 });
+
+test('every path docs/architecture.md names exists', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'docs', 'architecture.md'), 'utf8');
+  const named = [...text.matchAll(/`((?:src|test|docs|clients|bench|scripts)\/[\w./*-]+|\.dependency-cruiser\.cjs)`/g)].map((match) => match[1]!);
+  assert.ok(named.length > 20, `only ${named.length} paths found`);
+  const missing = named.filter((name) => !name.includes('*') && !fs.existsSync(path.join(ROOT, name)));
+  assert.deepEqual(missing, []);
+});

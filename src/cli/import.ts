@@ -6,10 +6,11 @@ import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { charLength, isPlainObject, isUuid } from '../domain/formats.js';
-import { IDENTIFIER_KEYS, type IdentifierChanges, isIdentifierKey, parseIdentifierChanges } from '../domain/identifiers.js';
+import { IDENTIFIER_KEYS, type IdentifierChanges, isIdentifierKey } from '../domain/identifiers.js';
 import { ATTRIBUTE_NAMES, MAX_CUSTOMER_USER_ID_LENGTH, type ProfileAddress, type ProfilePatch } from '../domain/profile.js';
-import { parseProfileRequest } from '../domain/profile-request.js';
 import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, domainErrorToApiError, type ErrorItem } from '../errors.js';
+import { parseIdentifiersBody } from '../schemas/identifiers.js';
+import { parseProfileBody } from '../schemas/profile.js';
 import type { ImportExportService, ImportItem, ImportOutcome } from '../services/import-export.js';
 import type { Services } from '../services/index.js';
 import type { App } from '../storage/store.js';
@@ -254,8 +255,9 @@ function describe(items: ErrorItem[]): string {
 
 /**
  * Validates one line: `customer_user_id` and/or `profile_id` (as the profile headers are checked),
- * `integration_identifiers` (parseIdentifierChanges), and the profile attributes
- * (parseProfileRequest). Every problem of the line is reported at once.
+ * `integration_identifiers` (as the body of "set integration identifiers"), and the profile
+ * attributes (as the body of create profile): the same schemas and checks as the API. Every
+ * problem of the line is reported at once.
  */
 export function toImportItem(value: unknown): { item: ImportItem } | { reason: string } {
   if (!isPlainObject(value)) return { reason: 'Expected a JSON object.' };
@@ -292,7 +294,7 @@ export function toImportItem(value: unknown): { item: ImportItem } | { reason: s
     // An object naming none of the 16 keys sets nothing (unknown keys are ignored, as by the API).
     if (!isPlainObject(raw) || IDENTIFIER_KEYS.some((key) => Object.hasOwn(raw, key))) {
       try {
-        identifiers = parseIdentifierChanges(raw);
+        identifiers = parseIdentifiersBody(raw);
       } catch (error) {
         collect(error, 'integration_identifiers');
       }
@@ -301,7 +303,7 @@ export function toImportItem(value: unknown): { item: ImportItem } | { reason: s
 
   let patch: ProfilePatch = { attributes: {} };
   try {
-    patch = parseProfileRequest(value);
+    patch = parseProfileBody(value);
   } catch (error) {
     collect(error);
   }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { ApiError } from '../errors.js';
 import { EVENT_TYPES } from '../domain/events.js';
 import { DELIVERY_STATUSES } from '../domain/webhooks.js';
-import { EndpointLimitError } from '../errors.js';
-import { parseDeliveryQuery, parseNewEndpoint, parsePositiveInteger } from '../domain/webhook-input.js';
+import { ApiError, EndpointLimitError } from '../errors.js';
+import { parsePositiveInteger } from '../domain/webhook-input.js';
+import { compile, parse } from '../schemas/validate.js';
+import { deliveriesQuery, newEndpointBody, toDeliveryQuery, toNewEndpoint } from '../schemas/webhooks.js';
 import { DataCommandError, type DataCommandContext } from './import.js';
 import { printTable } from './output.js';
 
@@ -20,6 +21,15 @@ const OPTION_OF: Record<string, string> = {
   limit: '--limit',
   cursor: '--cursor',
 };
+
+// The API's own schemas: the options are checked as the same fields of a request would be.
+const checkNewEndpoint = compile(newEndpointBody);
+// Option values are text, like a query string's, and are read the same way.
+const checkDeliveriesQuery = compile(deliveriesQuery, { coerce: true });
+
+/** The options that were given: one left out is not a field at all. */
+const definedOnly = (fields: Record<string, string | undefined>) =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 
 /** Runs a validator and turns its envelope into one line naming the options at fault. */
 function check<T>(parse: () => T): T {
@@ -58,12 +68,14 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .action((options: { app?: string; url: string; events?: string; secret?: string; description?: string; json?: boolean }) =>
       data.withServices(async (services) => {
         const endpoint = check(() =>
-          parseNewEndpoint({
-            url: options.url,
-            event_types: options.events?.split(',').map((type) => type.trim()).filter((type) => type !== ''),
-            secret: options.secret,
-            description: options.description,
-          }),
+          toNewEndpoint(
+            parse(checkNewEndpoint, {
+              url: options.url,
+              event_types: options.events?.split(',').map((type) => type.trim()).filter((type) => type !== ''),
+              secret: options.secret,
+              description: options.description,
+            }),
+          ),
         );
         const app = await data.resolveApp(services, options.app);
         const created = await services.webhooks.addEndpoint(app.id, endpoint).catch((error: unknown) => {
@@ -121,7 +133,7 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .action((options: { app?: string; status?: string; endpoint?: string; limit: string; cursor?: string; json?: boolean }) =>
       data.withServices(async (services) => {
         const query = check(() =>
-          parseDeliveryQuery({ status: options.status, endpoint_id: options.endpoint, limit: options.limit, cursor: options.cursor }),
+          toDeliveryQuery(parse(checkDeliveriesQuery, definedOnly({ status: options.status, endpoint_id: options.endpoint, limit: options.limit, cursor: options.cursor }))),
         );
         const app = await data.resolveApp(services, options.app);
         const page = await services.webhooks.listDeliveries(app.id, query);

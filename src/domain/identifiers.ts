@@ -1,4 +1,3 @@
-import { ApiError, FieldErrors } from '../errors.js';
 import { charLength, unstorableText } from './formats.js';
 
 /** The 16 integration identifier keys, in the vendor schema's order (the order of GET answers). */
@@ -38,6 +37,8 @@ export type IdentifierChanges = Map<IdentifierKey, string | null>;
 export type IdentifierSet = Record<IdentifierKey, string | null>;
 
 export const NO_IDENTIFIER_MESSAGE = 'At least one integration identifier must be provided.';
+export const IDENTIFIER_TYPE_MESSAGE = 'Must be a string, a number or null.';
+export const INEXACT_NUMBER_MESSAGE = 'This number cannot be stored exactly; send it as a string.';
 
 /**
  * Turns a number into the decimal string it is stored as, or null when that string would not be
@@ -52,39 +53,23 @@ function numberToDecimal(value: number): string | null {
 }
 
 /**
- * Validates a set-integration-identifiers body. Unknown keys are ignored; every bad known key is
- * reported at once, and nothing is returned (so nothing is written) unless all of them are valid.
+ * Why a string or number cannot be an identifier value, or null. Written by hand, as a schema cannot
+ * say it: a string is trimmed before it is checked (blank, NUL or a lone surrogate, more than 512
+ * characters), a number must have an exact decimal form.
  */
-export function parseIdentifierChanges(body: unknown): IdentifierChanges {
-  if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) {
-    throw ApiError.general('validation_error', 'Expected a JSON object of integration identifiers.');
-  }
-  const changes: IdentifierChanges = new Map();
-  const errors = new FieldErrors();
-  for (const key of IDENTIFIER_KEYS) {
-    if (body === undefined || !Object.hasOwn(body, key)) continue;
-    const raw: unknown = (body as Record<string, unknown>)[key];
-    if (raw === null) {
-      changes.set(key, null);
-    } else if (typeof raw === 'string') {
-      const value = raw.trim();
-      const problem = unstorableText(value);
-      if (problem) errors.add(key, problem);
-      else if (value === '') errors.add(key, 'This field may not be blank; use null to clear it.');
-      else if (charLength(value) > MAX_IDENTIFIER_LENGTH) {
-        errors.add(key, `Ensure this field has no more than ${MAX_IDENTIFIER_LENGTH} characters.`);
-      } else changes.set(key, value);
-    } else if (typeof raw === 'number') {
-      const value = numberToDecimal(raw);
-      if (value === null) errors.add(key, 'This number cannot be stored exactly; send it as a string.');
-      else changes.set(key, value);
-    } else {
-      errors.add(key, 'Must be a string, a number or null.');
-    }
-  }
-  errors.throwIfAny();
-  if (changes.size === 0) throw ApiError.general('validation_error', NO_IDENTIFIER_MESSAGE);
-  return changes;
+export function identifierValueProblem(raw: string | number): string | null {
+  if (typeof raw === 'number') return numberToDecimal(raw) === null ? INEXACT_NUMBER_MESSAGE : null;
+  const value = raw.trim();
+  const problem = unstorableText(value);
+  if (problem) return problem;
+  if (value === '') return 'This field may not be blank; use null to clear it.';
+  if (charLength(value) > MAX_IDENTIFIER_LENGTH) return `Ensure this field has no more than ${MAX_IDENTIFIER_LENGTH} characters.`;
+  return null;
+}
+
+/** The stored form of a value that passed `identifierValueProblem`: the trimmed text, or the number's decimal. */
+export function identifierValue(raw: string | number): string {
+  return typeof raw === 'number' ? numberToDecimal(raw)! : raw.trim();
 }
 
 /** The GET answer: every key in schema order, null where unset. */

@@ -66,3 +66,34 @@ export function readPlatform(request: FastifyRequest): string | undefined {
   if (!platform) throw new ApiError('validation_error', [{ source: PLATFORM_HEADER, errors: [`Must be one of: ${PLATFORMS.join(', ')}.`] }]);
   return platform;
 }
+
+/** What the profile headers of one request say, once read by the `profileHeaders` hook. */
+export interface ProfileHeaders {
+  address: ProfileAddress;
+  /** The `adapty-platform` header, on the routes that read it. */
+  platform?: string;
+}
+
+const readHeaders = new WeakMap<FastifyRequest, ProfileHeaders>();
+
+/**
+ * The preValidation hook of the profile-addressed routes: the headers are read (and refused) before
+ * Fastify validates the body or query, so that header problems are reported first.
+ */
+export function profileHeaders({ platform = false } = {}) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const headers: ProfileHeaders = { address: readAddress(request) };
+    if (platform) {
+      const value = readPlatform(request);
+      if (value !== undefined) headers.platform = value;
+    }
+    readHeaders.set(request, headers);
+  };
+}
+
+/** The headers the route's `profileHeaders` hook read. */
+export function profileHeadersOf(request: FastifyRequest): ProfileHeaders {
+  const headers = readHeaders.get(request);
+  if (!headers) throw new Error(`${request.routeOptions.url ?? request.url} has no profileHeaders hook`);
+  return headers;
+}

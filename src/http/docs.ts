@@ -3,12 +3,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * The OpenAPI 3.1 document, generated from the route schemas, at /openapi.json, and an interactive
- * reference at /docs where requests can be tried. Route schemas document requests; the domain
- * validators check them (see openapi-schemas.ts), so Fastify's own validation is turned off.
+ * The OpenAPI 3.1 document, generated from the route schemas (the same TypeBox schemas that
+ * validate requests, see validation.ts), at /openapi.json, and an interactive reference at /docs
+ * where requests can be tried.
  */
 export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
-  app.setValidatorCompiler(() => () => true);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

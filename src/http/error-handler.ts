@@ -3,7 +3,10 @@ import { ApiError, domainErrorToApiError } from '../errors.js';
 import { BODY_LIMIT_BYTES } from './json-body.js';
 import { RESPONSE_ID_HEADER } from './request-id.js';
 
-/** Maps anything thrown while handling a request to the one wire envelope. */
+/**
+ * Maps anything thrown while handling a request to the one wire envelope. Schema validation
+ * failures arrive already as ApiError: the validator (validation.ts) words them per field.
+ */
 export function toApiError(error: unknown, bodyLimit = BODY_LIMIT_BYTES): ApiError {
   const known = domainErrorToApiError(error);
   if (known) return known;

@@ -45,3 +45,12 @@ export function registerJsonBody(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', options, parse);
   app.addContentTypeParser(/^application\/[\w.-]+\+json$/, options, parse);
 }
+
+/**
+ * A preValidation hook of the Adapty-compatible writes, where an empty body means `{}`: a create
+ * with no fields, an update that changes nothing, "at least one identifier" for identifiers.
+ * (Elsewhere an empty body is not a JSON object, and the route's schema says so.)
+ */
+export async function emptyBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}

@@ -10,7 +10,7 @@ import { writeIdentifiers } from './identifier-writes.js';
 export interface ImportItem {
   address: ProfileAddress;
   patch: ProfilePatch;
-  /** Keys to set or clear, as parseIdentifierChanges returns them; empty when the line names none. */
+  /** Keys to set or clear, as toIdentifierChanges returns them; empty when the line names none. */
   identifiers: IdentifierChanges;
 }
 

@@ -1,16 +1,19 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { profileNotFound } from '../../errors.js';
-import { parseIdentifierChanges } from '../../domain/identifiers.js';
 import type { Metrics } from '../../metrics.js';
+import { identifiersBody, toIdentifierChanges } from '../../schemas/identifiers.js';
 import type { IdentifierService } from '../../services/identifiers.js';
-import { readAddress } from '../addressing.js';
+import { profileHeaders, profileHeadersOf } from '../addressing.js';
 import { actorOf, DROPPED_HEADER } from '../actor.js';
-import { addressHeaders, errorResponses, identifiersRequest } from '../openapi-schemas.js';
-import { identifiersResponse } from '../schemas.js';
+import { emptyBodyIsEmptyObject } from '../json-body.js';
+import { addressHeaders, errorResponses, noBody } from '../schemas/common.js';
+import { identifiersResponse } from '../schemas/identifiers.js';
 
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
 
 export function integrationIdentifierRoutes(app: FastifyInstance, identifiers: IdentifierService, metrics?: Metrics): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['Integration identifiers (Adapty-compatible)'];
   const security = [{ apiKey: [] }];
   const set = {
@@ -19,12 +22,9 @@ export function integrationIdentifierRoutes(app: FastifyInstance, identifiers: I
     tags,
     security,
     headers: addressHeaders(),
-    body: identifiersRequest,
+    body: identifiersBody,
     response: {
-      200: {
-        description: `Stored durably; empty body. Placeholder values left out under the app's rules are named in the ${DROPPED_HEADER} header.`,
-        type: 'null',
-      },
+      200: noBody(`Stored durably; empty body. Placeholder values left out under the app's rules are named in the ${DROPPED_HEADER} header.`),
       ...errorResponses(404, 409),
     },
   };
@@ -37,10 +37,10 @@ export function integrationIdentifierRoutes(app: FastifyInstance, identifiers: I
     response: { 200: identifiersResponse, ...errorResponses(404) },
   };
 
-  app.post(IDENTIFIERS_PATH, { schema: set }, async (request, reply) => {
-    const address = readAddress(request);
-    const changes = parseIdentifierChanges(request.body);
-    const result = await identifiers.set(request.appId, address, changes, actorOf(request, 'api'));
+  // Header problems first; an empty body is {} ("at least one identifier").
+  api.post(IDENTIFIERS_PATH, { schema: set, preValidation: [profileHeaders(), emptyBodyIsEmptyObject] }, async (request, reply) => {
+    const changes = toIdentifierChanges(request.body);
+    const result = await identifiers.set(request.appId, profileHeadersOf(request).address, changes, actorOf(request, 'api'));
     if (!result) throw profileNotFound();
     metrics?.countIdentifierWrite(result);
     // The body stays empty, as the contract says; placeholders left out are named in a header.
@@ -48,8 +48,8 @@ export function integrationIdentifierRoutes(app: FastifyInstance, identifiers: I
     return reply.code(200).send();
   });
 
-  app.get(IDENTIFIERS_PATH, { schema: get }, async (request) => {
-    const set = await identifiers.get(request.appId, readAddress(request));
+  api.get(IDENTIFIERS_PATH, { schema: get, preValidation: profileHeaders() }, async (request) => {
+    const set = await identifiers.get(request.appId, profileHeadersOf(request).address);
     if (!set) throw profileNotFound();
     return set;
   });

@@ -1,25 +1,27 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { ApiError } from '../../errors.js';
-import { EVENT_TYPES } from '../../domain/events.js';
+import { parsePositiveInteger } from '../../domain/webhook-input.js';
 import type { WebhookService } from '../../services/webhooks.js';
-import { DELIVERY_STATUSES } from '../../domain/webhooks.js';
 import type { Delivery, WebhookEndpoint } from '../../storage/webhook-store.js';
+import { data, errorResponse, noBody } from '../schemas/common.js';
 import {
-  DEFAULT_PAGE_SIZE,
-  MAX_DESCRIPTION_LENGTH,
-  MAX_PAGE_SIZE,
-  MAX_SECRET_LENGTH,
-  MAX_URL_LENGTH,
-  MIN_SECRET_LENGTH,
-  parseDeliveryQuery,
-  parseNewEndpoint,
-  parsePositiveInteger,
-} from '../../domain/webhook-input.js';
-import { errorResponse } from '../openapi-schemas.js';
+  createdEndpointResponse,
+  deliveriesQuery,
+  deliveriesResponse,
+  deliveryResponse,
+  endpointResponse,
+  idParams,
+  newEndpointBody,
+  toDeliveryQuery,
+  toNewEndpoint,
+} from '../schemas/webhooks.js';
 
 export const WEBHOOKS_PATH = '/crosswalk/v1/webhooks/';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 function endpointToWire(endpoint: WebhookEndpoint) {
   return {
@@ -41,90 +43,28 @@ function deliveryToWire(delivery: Delivery) {
     profile_id: delivery.profileId,
     status: delivery.status,
     attempts: delivery.attempts,
-    next_attempt_at: iso(delivery.nextAttemptAt),
-    last_attempt_at: iso(delivery.lastAttemptAt),
+    next_attempt_at: isoOrNull(delivery.nextAttemptAt),
+    last_attempt_at: isoOrNull(delivery.lastAttemptAt),
     last_status_code: delivery.lastStatusCode,
     last_error: delivery.lastError,
     created_at: iso(delivery.createdAt),
-    completed_at: iso(delivery.completedAt),
+    completed_at: isoOrNull(delivery.completedAt),
   };
 }
 
 const endpointNotFound = () => new ApiError('not_found', [{ source: null, errors: ['Webhook endpoint not found'] }]);
 const deliveryNotFound = () => new ApiError('not_found', [{ source: null, errors: ['Delivery not found'] }]);
 
-// Schemas: the wire contract of the answers (Fastify serialises with them) and the OpenAPI document.
-const nullableString = { type: ['string', 'null'] } as const;
-const time = { type: 'string', format: 'date-time' } as const;
-const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const;
-const eventTypes = { type: 'array', items: { type: 'string', enum: [...EVENT_TYPES] } } as const;
-
-const endpointProperties = {
-  id: { type: 'string', format: 'uuid' },
-  url: { type: 'string' },
-  description: nullableString,
-  event_types: eventTypes,
-  secret_hint: { type: 'string', description: 'The start of the secret, to tell secrets apart' },
-  created_at: time,
-} as const;
-const endpointRequired = ['id', 'url', 'description', 'event_types', 'secret_hint', 'created_at'];
-const endpointSchema = { type: 'object', required: endpointRequired, properties: endpointProperties } as const;
-const createdEndpointSchema = {
-  type: 'object',
-  required: [...endpointRequired, 'secret'],
-  properties: { ...endpointProperties, secret: { type: 'string', description: 'Signs every delivery; shown only in this answer' } },
-} as const;
-
-const deliverySchema = {
-  type: 'object',
-  required: [
-    'id', 'endpoint_id', 'event_id', 'event_type', 'profile_id', 'status', 'attempts', 'next_attempt_at',
-    'last_attempt_at', 'last_status_code', 'last_error', 'created_at', 'completed_at',
-  ],
-  properties: {
-    id: { type: 'integer', description: 'Increasing: newer deliveries have larger ids' },
-    endpoint_id: { type: 'string' },
-    event_id: { type: 'string', format: 'uuid' },
-    event_type: { type: 'string', enum: [...EVENT_TYPES] },
-    profile_id: { type: 'string', format: 'uuid' },
-    status: { type: 'string', enum: [...DELIVERY_STATUSES] },
-    attempts: { type: 'integer', description: 'Attempts started so far' },
-    next_attempt_at: { ...nullableTime, description: 'When the next attempt is due; null unless pending' },
-    last_attempt_at: nullableTime,
-    last_status_code: { type: ['integer', 'null'] },
-    last_error: nullableString,
-    created_at: time,
-    completed_at: nullableTime,
-  },
-} as const;
-
-const data = (schema: object) => ({ type: 'object', required: ['data'], properties: { data: schema } });
-const errors = (...statuses: number[]) => Object.fromEntries([400, 401, ...statuses, 429].map((status) => [status, errorResponse]));
+const errors = (...statuses: number[]): Record<number, typeof errorResponse> =>
+  Object.fromEntries([400, 401, ...statuses, 429].map((status) => [status, errorResponse]));
 const tags = ['Webhooks'];
 const security = [{ apiKey: [] }];
-const idParam = (description: string) => ({ type: 'object', required: ['id'], properties: { id: { type: 'string', description } } });
-
-const newEndpointBody = {
-  type: 'object',
-  required: ['url'],
-  properties: {
-    url: { type: 'string', maxLength: MAX_URL_LENGTH, description: 'An absolute http:// or https:// URL that receives a POST per event' },
-    event_types: { ...eventTypes, minItems: 1, description: 'The events to send; all of them when left out' },
-    secret: {
-      type: 'string',
-      minLength: MIN_SECRET_LENGTH,
-      maxLength: MAX_SECRET_LENGTH,
-      description: 'Signs every delivery; generated (whsec_…) when left out',
-    },
-    description: { type: ['string', 'null'], maxLength: MAX_DESCRIPTION_LENGTH },
-  },
-  example: { url: 'https://example.com/crosswalk-webhooks', event_types: ['integration_identifiers.updated'] },
-} as const;
 
 /** Webhook management under /crosswalk/v1/webhooks/: endpoints of the key's app and their deliveries. */
 export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post(
+  api.post(
     `${WEBHOOKS_PATH}endpoints/`,
     {
       schema: {
@@ -133,17 +73,17 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
         tags,
         security,
         body: newEndpointBody,
-        response: { 201: data(createdEndpointSchema), ...errors(413, 415) },
+        response: { 201: createdEndpointResponse, ...errors(413, 415) },
       },
     },
     async (request, reply) => {
-      const endpoint = parseNewEndpoint(request.body);
+      const endpoint = toNewEndpoint(request.body);
       const created = await webhooks.addEndpoint(request.appId, endpoint);
       return reply.code(201).send({ data: { ...endpointToWire(created), secret: created.secret } });
     },
   );
 
-  app.get(
+  api.get(
     `${WEBHOOKS_PATH}endpoints/`,
     {
       schema: {
@@ -151,13 +91,13 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
         summary: 'List the webhook endpoints (secrets are shown only as hints)',
         tags,
         security,
-        response: { 200: data({ type: 'array', items: endpointSchema }), ...errors() },
+        response: { 200: data(Type.Array(endpointResponse)), ...errors() },
       },
     },
     async (request) => ({ data: (await webhooks.listEndpoints(request.appId)).map(endpointToWire) }),
   );
 
-  app.delete<{ Params: { id: string } }>(
+  api.delete(
     `${WEBHOOKS_PATH}endpoints/:id/`,
     {
       schema: {
@@ -165,8 +105,8 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
         summary: 'Remove an endpoint; its pending deliveries are cancelled',
         tags,
         security,
-        params: idParam('The endpoint id'),
-        response: { 204: { description: 'Removed; empty body', type: 'null' }, ...errors(404) },
+        params: idParams('The endpoint id'),
+        response: { 204: noBody('Removed; empty body'), ...errors(404) },
       },
     },
     async (request, reply) => {
@@ -175,7 +115,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
     },
   );
 
-  app.get(
+  api.get(
     `${WEBHOOKS_PATH}deliveries/`,
     {
       schema: {
@@ -183,35 +123,17 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
         summary: 'List deliveries, newest first',
         tags,
         security,
-        querystring: {
-          type: 'object',
-          properties: {
-            status: { type: 'string', enum: [...DELIVERY_STATUSES] },
-            endpoint_id: { type: 'string' },
-            limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
-            cursor: { type: 'string', description: 'next_cursor of the previous page' },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['data', 'next_cursor'],
-            properties: {
-              data: { type: 'array', items: deliverySchema },
-              next_cursor: { ...nullableString, description: 'Pass as cursor for the next page; null on the last page' },
-            },
-          },
-          ...errors(),
-        },
+        querystring: deliveriesQuery,
+        response: { 200: deliveriesResponse, ...errors() },
       },
     },
     async (request) => {
-      const page = await webhooks.listDeliveries(request.appId, parseDeliveryQuery(request.query));
+      const page = await webhooks.listDeliveries(request.appId, toDeliveryQuery(request.query));
       return { data: page.deliveries.map(deliveryToWire), next_cursor: page.next === null ? null : String(page.next) };
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  api.post(
     `${WEBHOOKS_PATH}deliveries/:id/redeliver/`,
     {
       schema: {
@@ -219,8 +141,8 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
         summary: 'Send a delivery’s event to its endpoint again, as a new delivery',
         tags,
         security,
-        params: idParam('The delivery id'),
-        response: { 202: data(deliverySchema), ...errors(404) },
+        params: idParams('The delivery id'),
+        response: { 202: data(deliveryResponse), ...errors(404) },
       },
     },
     async (request, reply) => {
