@@ -63,6 +63,7 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
   });
   app.decorateRequest('appId', '');
   app.decorateRequest('apiKeyId', '');
+  app.decorateRequest('profileHeaders', null);
   registerErrorHandling(app);
   registerJsonBody(app);
   // Every route's TypeBox schema is validated at run time (see http/validation.ts).

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, FieldErrors } from '../errors.js';
 import { charLength, isUuid } from '../domain/formats.js';
 import { PLATFORMS } from '../domain/profile-request.js';
@@ -74,26 +74,38 @@ export interface ProfileHeaders {
   platform?: string;
 }
 
-const readHeaders = new WeakMap<FastifyRequest, ProfileHeaders>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the `profileHeaders` hook of the profile-addressed routes (decorated in app.ts). */
+    profileHeaders: ProfileHeaders | null;
+  }
+}
 
 /**
  * The preValidation hook of the profile-addressed routes: the headers are read (and refused) before
- * Fastify validates the body or query, so that header problems are reported first.
+ * Fastify validates the body or query, so that header problems are reported first. A callback
+ * hook, not an async one: this runs on every request of the hot paths.
  */
 export function profileHeaders({ platform = false } = {}) {
-  return async (request: FastifyRequest): Promise<void> => {
-    const headers: ProfileHeaders = { address: readAddress(request) };
-    if (platform) {
-      const value = readPlatform(request);
-      if (value !== undefined) headers.platform = value;
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
+    try {
+      const headers: ProfileHeaders = { address: readAddress(request) };
+      if (platform) {
+        const value = readPlatform(request);
+        if (value !== undefined) headers.platform = value;
+      }
+      request.profileHeaders = headers;
+    } catch (error) {
+      done(error as Error);
+      return;
     }
-    readHeaders.set(request, headers);
+    done();
   };
 }
 
 /** The headers the route's `profileHeaders` hook read. */
 export function profileHeadersOf(request: FastifyRequest): ProfileHeaders {
-  const headers = readHeaders.get(request);
+  const headers = request.profileHeaders;
   if (!headers) throw new Error(`${request.routeOptions.url ?? request.url} has no profileHeaders hook`);
   return headers;
 }

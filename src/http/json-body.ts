@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -51,6 +51,7 @@ export function registerJsonBody(app: FastifyInstance): void {
  * with no fields, an update that changes nothing, "at least one identifier" for identifiers.
  * (Elsewhere an empty body is not a JSON object, and the route's schema says so.)
  */
-export async function emptyBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
+export function emptyBodyIsEmptyObject(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
   if (request.body === undefined) request.body = {};
+  done();
 }

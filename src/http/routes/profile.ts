@@ -4,7 +4,7 @@ import { profileNotFound } from '../../errors.js';
 import { type ProfilePatch, profileToWire } from '../../domain/profile.js';
 import { type ProfileBody, profileBody, toProfilePatch } from '../../schemas/profile.js';
 import type { ProfileService } from '../../services/profiles.js';
-import { profileHeaders, profileHeadersOf } from '../addressing.js';
+import { profileHeaders, profileHeadersOf, readAddress } from '../addressing.js';
 import { emptyBodyIsEmptyObject } from '../json-body.js';
 import { addressHeaders, errorResponses, noBody } from '../schemas/common.js';
 import { profileResponse } from '../schemas/profile.js';
@@ -62,8 +62,9 @@ export function profileRoutes(app: FastifyInstance, profiles: ProfileService): v
     return { data: profileToWire(record, Date.now()) };
   });
 
-  api.get(PROFILE_PATH, { schema: get, preValidation: profileHeaders() }, async (request) => {
-    const record = await profiles.find(request.appId, profileHeadersOf(request).address);
+  // GET and DELETE have nothing else to validate: the headers are read in the handler (no hook).
+  api.get(PROFILE_PATH, { schema: get }, async (request) => {
+    const record = await profiles.find(request.appId, readAddress(request));
     if (!record) throw profileNotFound('profile_does_not_exist');
     return { data: profileToWire(record, Date.now()) };
   });
@@ -74,8 +75,8 @@ export function profileRoutes(app: FastifyInstance, profiles: ProfileService): v
     return { data: profileToWire(record, Date.now()) };
   });
 
-  api.delete(PROFILE_PATH, { schema: remove, preValidation: profileHeaders() }, async (request, reply) => {
-    if (!(await profiles.delete(request.appId, profileHeadersOf(request).address))) throw profileNotFound('profile_does_not_exist');
+  api.delete(PROFILE_PATH, { schema: remove }, async (request, reply) => {
+    if (!(await profiles.delete(request.appId, readAddress(request)))) throw profileNotFound('profile_does_not_exist');
     return reply.code(204).send();
   });
 }
