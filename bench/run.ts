@@ -63,7 +63,7 @@ async function main() {
   await db.drop();
 
   console.log(`\nCrosswalk vs bare node:http, ${args.db}${workers > 1 ? `, ${workers} workers` : ''}, ${profiles.toLocaleString('en')} profiles, ` +
-    `${connections} connections, ${duration} s per run, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()})`);
+    `${connections} connections, ${duration} s per run, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}`);
   console.log('scenario  baseline req/s  crosswalk req/s  ratio  p50 ms  p99 ms  errors  writes/s');
   for (const r of rows) {
     console.log(
