@@ -45,11 +45,7 @@ export class ImportExportService {
             const { id, created } = await tx.ensureProfile(appId, item.address);
             // A line that only names a profile (or only sets identifiers) leaves the profile row alone.
             if (!patchIsEmpty(item.patch)) await tx.applyPatch(appId, id, item.patch);
-            // ensureProfile holds the row and attached the customer user id when the line gives one;
-            // only a line addressed by profile id alone needs the row read for it.
-            const profile = item.address.customerUserId !== undefined
-              ? { id, customerUserId: item.address.customerUserId }
-              : (await tx.profileForWrite(appId, { profileId: id }))!;
+            const profile = (await tx.profileForWrite(appId, { profileId: id }))!;
             if (created || !patchIsEmpty(item.patch)) {
               await tx.recordEvent(appId, created ? 'profile.created' : 'profile.updated', profileEventData({ profileId: id, customerUserId: profile.customerUserId }, item.patch));
             }
