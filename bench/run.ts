@@ -1,5 +1,6 @@
 // npm run bench: the real server under load next to a bare node:http baseline, in the same run.
 // Options: --profiles N --duration S --connections C --scenarios a,b --db sqlite|postgres --workers N
+// (scenarios: set, get, create, mixed, batch, transaction)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '64' },
-    scenarios: { type: 'string', default: 'set,get,create,mixed,batch' },
+    scenarios: { type: 'string', default: 'set,get,create,mixed,batch,transaction' },
     db: { type: 'string', default: 'sqlite' },
     workers: { type: 'string', default: '1' },
   },
@@ -64,10 +65,12 @@ async function main() {
 
   console.log(`\nCrosswalk vs bare node:http, ${args.db}${workers > 1 ? `, ${workers} workers` : ''}, ${profiles.toLocaleString('en')} profiles, ` +
     `${connections} connections, ${duration} s per run, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}`);
-  console.log('scenario  baseline req/s  crosswalk req/s  ratio  p50 ms  p99 ms  errors  writes/s');
+  // The first column fits the longest name (`transaction`); the default scenarios keep 9.
+  const width = Math.max(9, ...rows.map((r) => r.scenario.length));
+  console.log(`${'scenario'.padEnd(width)} baseline req/s  crosswalk req/s  ratio  p50 ms  p99 ms  errors  writes/s`);
   for (const r of rows) {
     console.log(
-      `${r.scenario.padEnd(9)} ${Math.round(r.baseline.rps).toString().padStart(14)} ${Math.round(r.crosswalk.rps).toString().padStart(16)} ` +
+      `${r.scenario.padEnd(width)} ${Math.round(r.baseline.rps).toString().padStart(14)} ${Math.round(r.crosswalk.rps).toString().padStart(16)} ` +
         `${r.ratio.toFixed(2).padStart(6)} ${r.crosswalk.p50.toFixed(1).padStart(7)} ${r.crosswalk.p99.toFixed(1).padStart(7)} ${String(r.crosswalk.errors).padStart(7)}` +
         `${Math.round(r.itemsPerSecond).toString().padStart(10)}`,
     );

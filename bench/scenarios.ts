@@ -3,6 +3,7 @@ import { customerUserId } from './preload.js';
 export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
 export const BATCH_PATH = '/crosswalk/v1/integration-identifiers/batch/';
+export const TRANSACTION_PATH = '/api/v2/server-side-api/purchase/set/transaction/';
 /** Items per batch request: large enough to share the commit, small enough to answer quickly. */
 export const BATCH_ITEMS = 100;
 
@@ -25,6 +26,8 @@ export interface Scenario {
 }
 
 const pick = (profiles: number) => Math.floor(Math.random() * profiles);
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function scenarios(profiles: number, runId: string): Scenario[] {
   let created = 0;
@@ -56,6 +59,31 @@ export function scenarios(profiles: number, runId: string): Scenario[] {
       body: JSON.stringify({ items }),
     };
   };
+  // One renewal of the profile's monthly subscription: a transaction id never sent before (so each
+  // request records a new transaction), the same original transaction per profile (so the answer
+  // carries one subscription and one access level however many renewals the run adds).
+  let transactions = 0;
+  const transaction = (auth: string): RequestShape => {
+    const i = pick(profiles);
+    const purchasedAt = Date.now();
+    return {
+      method: 'POST',
+      path: TRANSACTION_PATH,
+      headers: { authorization: auth, 'adapty-customer-user-id': customerUserId(i), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        purchase_type: 'subscription',
+        store: 'app_store',
+        store_product_id: 'monthly',
+        store_transaction_id: `tx-${runId}-${transactions++}`,
+        store_original_transaction_id: `sub-${i}`,
+        price: { country: 'US', currency: 'USD', value: 9.99 },
+        purchased_at: new Date(purchasedAt).toISOString(),
+        originally_purchased_at: '2024-01-01T00:00:00.000Z',
+        expires_at: new Date(purchasedAt + 30 * DAY_MS).toISOString(),
+        renew_status: true,
+      }),
+    };
+  };
   const get = (auth: string): RequestShape => ({
     method: 'GET',
     path: IDENTIFIERS_PATH,
@@ -82,6 +110,11 @@ export function scenarios(profiles: number, runId: string): Scenario[] {
       // A bulk loader runs a few streams, not 64: each request already carries 100 writes.
       connections: 8,
       next: batch,
+    },
+    {
+      name: 'transaction',
+      description: 'POST a new subscription transaction (a renewal, USD) for a random profile',
+      next: transaction,
     },
   ];
 }

@@ -14,6 +14,8 @@ import { crosswalkRoutes } from './http/routes/crosswalk.js';
 import { integrationIdentifierRoutes } from './http/routes/integration-identifiers.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { profileRoutes } from './http/routes/profile.js';
+import { purchaseRoutes } from './http/routes/purchase.js';
+import { MAX_ENCODED_ID_LENGTH, revenueConfigRoutes } from './http/routes/revenue-config.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { createLogger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -36,7 +38,8 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
     genReqId: requestId,
     frameworkErrors: frameworkErrorHandler,
     bodyLimit: BODY_LIMIT_BYTES,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Path parameters as long as the longest id a route takes (Fastify's default is 100 characters).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_ENCODED_ID_LENGTH },
     // Idle keep-alive connections are closed on shutdown so that close() does not wait on them.
     forceCloseConnections: 'idle',
     ...serverLimits(config.limits),
@@ -70,6 +73,7 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
   app.setValidatorCompiler(validatorCompiler);
 
   const services = createServices(store);
+  if (metrics) store.onEventsRecorded((counts) => metrics.countEvents(counts));
   await registerDocs(app, CROSSWALK_VERSION);
   healthRoutes(app, services.ping);
   if (metrics) metricsRoutes(app, metrics);
@@ -82,6 +86,8 @@ export async function buildApp({ config, store, metrics }: AppDeps): Promise<Fas
     integrationIdentifierRoutes(api, services.identifiers, metrics);
     crosswalkRoutes(api, services, metrics);
     webhookRoutes(api, services.webhooks);
+    purchaseRoutes(api, services.revenue, metrics);
+    revenueConfigRoutes(api, services.revenueConfig);
   });
   return app;
 }

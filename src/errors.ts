@@ -18,6 +18,24 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   headers_too_large: 431,
+  // The revenue operations' own codes, each a 400 as the vendor answers them.
+  paid_access_level_does_not_exist: 400,
+  profile_paid_access_level_does_not_exist: 400,
+  revocation_date_more_than_expiration_date: 400,
+  value_error: 400,
+  store_transaction_id_error: 400,
+  one_time_purchase_trial_error: 400,
+  free_trial_price_error: 400,
+  family_share_price_error: 400,
+  missing_offer_id: 400,
+  originally_purchased_date_error: 400,
+  expires_date_error: 400,
+  renew_status_changed_date_error: 400,
+  billing_issue_detected_at_date_comparison_error: 400,
+  grace_period_billing_error: 400,
+  grace_period_expires_date_error: 400,
+  refund_fields_error: 400,
+  refund_date_error: 400,
   internal_error: 500,
   service_unavailable: 503,
 } as const;
@@ -42,10 +60,12 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     readonly items: ErrorItem[],
     readonly headers: Record<string, string> = {},
+    /** Where one operation answers a code with another status than the catalogue's (see purchaseProfileNotFound). */
+    status?: number,
   ) {
     super(items.flatMap((item) => item.errors).join(' ') || code);
     this.name = 'ApiError';
-    this.statusCode = ERROR_STATUS[code];
+    this.statusCode = status ?? ERROR_STATUS[code];
   }
 
   /** One whole-request message under `non_field_errors`. */
@@ -132,6 +152,22 @@ export function profileNotFound(code: 'profile_not_found' | 'profile_does_not_ex
 }
 
 /**
+ * The answer of the purchase and Refund Saver operations to a profile that does not exist: the
+ * vendor answers them 400, not 404, with its own words on each family.
+ */
+export function purchaseProfileNotFound(message: 'Profile not found' | 'Profile does not exist'): ApiError {
+  return new ApiError('profile_does_not_exist', [{ source: 'non_field_errors', errors: [message] }], {}, 400);
+}
+
+/** Raised by a write when a store transaction id is already recorded for another profile of the app. */
+export class TransactionOwnedError extends Error {
+  constructor() {
+    super('the transaction is recorded for another profile');
+    this.name = 'TransactionOwnedError';
+  }
+}
+
+/**
  * The wire form of an error raised below the HTTP layer: ApiError as it is, the domain errors
  * worded as the API words them, and null for anything else (the caller decides).
  */
@@ -152,6 +188,11 @@ export function domainErrorToApiError(error: unknown): ApiError | null {
       'identifier_conflict',
       error.keys.map((key) => ({ source: key, errors: ['This value is already held by another profile of this app, and this key does not allow sharing.'] })),
     );
+  }
+  if (error instanceof TransactionOwnedError) {
+    return new ApiError('validation_error', [
+      { source: 'store_transaction_id', errors: ['This transaction is recorded for another profile of this app.'] },
+    ]);
   }
   if (error instanceof EndpointLimitError) {
     return ApiError.general('validation_error', `An app can have at most ${error.limit} webhook endpoints; remove one first.`);

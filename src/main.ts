@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { AppService } from './services/apps.js';
+import { RevenueService } from './services/revenue.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isEntryPoint } from './entry-point.js';
 import { flushLogs } from './logger.js';
@@ -36,7 +37,11 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
   if (start.generatedKey) announceKey(start.generatedKey, start.app.id);
   if (start.warning) app.log.warn(start.warning);
   // Each server process delivers webhooks; the queue in the database is shared (see src/webhooks/).
-  const worker = config.webhooks.enabled ? createDeliveryWorker(store, config.webhooks, app.log) : undefined;
+  // At every poll it also runs the access-level clock, whose started and expired events it delivers.
+  const revenue = new RevenueService(store);
+  const worker = config.webhooks.enabled
+    ? createDeliveryWorker(store, config.webhooks, app.log, () => revenue.runClock())
+    : undefined;
 
   let closing = false;
   const shutdown = async (signal: string) => {

@@ -2,6 +2,9 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 import type { Config } from './config.js';
 import type { IdentifierWriteResult } from './domain/identifier-writes.js';
 
+/** Stores named in the transactions metric; any other store is counted as "other" (labels stay few). */
+const COUNTED_STORES = new Set(['app_store', 'play_store', 'stripe', 'paddle', 'amazon', 'adapty']);
+
 /** Everything Crosswalk counts, in one Prometheus registry of its own. */
 export class Metrics {
   readonly registry = new Registry();
@@ -50,6 +53,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly transactions = new Counter({
+    name: 'crosswalk_transactions_total',
+    help: 'Transactions recorded or updated through the set-transaction operation, by store (stores outside the usual list count as "other").',
+    labelNames: ['store'] as const,
+    registers: [this.registry],
+  });
+
+  readonly events = new Counter({
+    name: 'crosswalk_webhook_events_total',
+    help: 'Events recorded in the outbox for delivery (only types some endpoint subscribes to), by type.',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -59,6 +76,15 @@ export class Metrics {
     for (const change of result.changes) this.identifierWrites.inc({ key: change.key, operation: change.newValue === null ? 'clear' : 'set' });
     for (const { key } of result.dropped) this.placeholdersDropped.inc({ key });
     for (const { key } of result.moves) this.identifierMoves.inc({ key });
+  }
+
+  /** Counts one set-transaction call; the label is bounded to the usual stores. */
+  countTransaction(store: string): void {
+    this.transactions.inc({ store: COUNTED_STORES.has(store) ? store : 'other' });
+  }
+
+  countEvents(counts: ReadonlyMap<string, number>): void {
+    for (const [type, count] of counts) this.events.inc({ type }, count);
   }
 
   observeQuery(milliseconds: number, failed: boolean): void {

@@ -33,9 +33,12 @@ describe('the /docs reference page in a real browser', { skip: fs.existsSync(CHR
     assert.equal(document.openapi, '3.1.0');
     const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods).map((op) => op.operationId)).sort();
     assert.deepEqual(operations, [
-      'batchSetIntegrationIdentifiers', 'createProfile', 'createWebhookEndpoint', 'deleteProfile', 'deleteWebhookEndpoint',
-      'getIdentifierHistory', 'getIntegrationIdentifiers', 'getProfile', 'listWebhookDeliveries', 'listWebhookEndpoints',
-      'lookupIntegrationIdentifier', 'redeliverWebhook', 'setIntegrationIdentifiers', 'updateProfile',
+      'batchSetIntegrationIdentifiers', 'createProfile', 'createWebhookEndpoint', 'deleteAccessLevel', 'deleteCurrencyRate',
+      'deleteProduct', 'deleteProfile', 'deleteWebhookEndpoint', 'getIdentifierHistory', 'getIntegrationIdentifiers',
+      'getProfile', 'getRefundSaverSettings', 'getRevenueSettings', 'grantAccessLevel', 'listAccessLevels',
+      'listCurrencyRates', 'listProducts', 'listWebhookDeliveries', 'listWebhookEndpoints', 'lookupIntegrationIdentifier',
+      'redeliverWebhook', 'revokeAccessLevel', 'setAccessLevel', 'setCurrencyRate', 'setIntegrationIdentifiers',
+      'setProduct', 'setRefundSaverSettings', 'setRevenueSettings', 'setTransaction', 'updateProfile',
     ]);
   });
 
@@ -48,8 +51,11 @@ describe('the /docs reference page in a real browser', { skip: fs.existsSync(CHR
     await page.goto(`${server.url}/docs`);
     await page.waitForSelector('.opblock');
     const paths = await page.locator('.opblock-summary-path').allInnerTexts();
-    // The six Adapty-compatible operations, three identifier extensions, five webhook operations.
-    assert.equal(paths.length, 14);
+    // Eleven Adapty-compatible operations, three identifier extensions, five webhook operations,
+    // eleven revenue configuration operations.
+    assert.equal(paths.length, 30);
+    assert.ok(paths.some((p) => p.includes('/api/v2/server-side-api/purchase/set/transaction/')));
+    assert.ok(paths.some((p) => p.includes('/crosswalk/v1/revenue/products/')));
     assert.ok(paths.some((p) => p.includes('/crosswalk/v1/integration-identifiers/lookup/')));
     assert.ok(paths.some((p) => p.includes('/crosswalk/v1/webhooks/endpoints/')));
     assert.ok(paths.some((p) => p.includes('/api/v2/server-side-api/profile/')));

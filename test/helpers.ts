@@ -13,6 +13,10 @@ import { KyselyStore } from '../src/storage/kysely-store.js';
 
 export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
+export const TRANSACTION_PATH = '/api/v2/server-side-api/purchase/set/transaction/';
+export const GRANT_PATH = '/api/v2/server-side-api/purchase/profile/grant/access-level/';
+export const REVOKE_PATH = '/api/v2/server-side-api/purchase/profile/revoke/access-level/';
+export const REFUND_SAVER_PATH = '/api/v2/server-side-api/purchase/profile/refund-saver/settings/';
 
 /** The databases every suite runs on: SQLite always, PostgreSQL when TEST_DATABASE_URL names one. */
 export const DATABASES: readonly ('sqlite' | 'postgres')[] = process.env.TEST_DATABASE_URL
@@ -171,5 +175,25 @@ export function envelope(status: number, code: string, ...items: [string | null,
     errors: items.map(([source, ...errors]) => ({ source, errors })),
     error_code: code,
     status_code: status,
+  };
+}
+
+/**
+ * A set-transaction body: a period of a monthly subscription (9.99 USD, bought 2024-01-01, active
+ * until 2099) whose transaction is `transactionId`; `changes` replace or add fields.
+ */
+export function subscriptionBody(transactionId: string, changes: Record<string, unknown> = {}) {
+  return {
+    purchase_type: 'subscription' as const,
+    store: 'app_store',
+    store_product_id: 'monthly',
+    store_transaction_id: transactionId,
+    store_original_transaction_id: transactionId,
+    price: { country: 'US', currency: 'USD', value: 9.99 },
+    purchased_at: '2024-01-01T00:00:00Z',
+    originally_purchased_at: '2024-01-01T00:00:00Z',
+    expires_at: '2099-01-01T00:00:00Z',
+    renew_status: true,
+    ...changes,
   };
 }

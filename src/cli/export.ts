@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { ATTRIBUTE_NAMES } from '../domain/profile.js';
+import { type AccessGrant, type TransactionRecord, transactionToWire } from '../domain/revenue.js';
 import type { ImportExportService } from '../services/import-export.js';
 import type { ExportedProfile } from '../storage/store.js';
 import { type DataCommandContext, DataCommandError } from './import.js';
@@ -11,10 +12,29 @@ import { Progress, formatCount } from './progress.js';
 
 export const EXPORT_PAGE_SIZE = 1000;
 
+const iso = (time: number | null) => (time === null ? null : new Date(time).toISOString());
+
+/** A transaction as the export writes it: as events carry it, plus the stored fields events leave out. */
+const transactionLine = (record: TransactionRecord) => ({
+  ...transactionToWire(record),
+  access_ends_at: iso(record.accessEndsAt),
+  created_at: iso(record.createdAt),
+  updated_at: iso(record.updatedAt),
+});
+
+const grantLine = (grant: AccessGrant) => ({
+  access_level_id: grant.accessLevelId,
+  starts_at: iso(grant.startsAt),
+  expires_at: iso(grant.expiresAt),
+  access_ends_at: iso(grant.accessEndsAt),
+  granted_at: iso(grant.grantedAt),
+});
+
 /**
  * One profile as an NDJSON line, in the shape `crosswalk import` reads: profile_id,
- * customer_user_id, the attributes that are set, custom_attributes and integration_identifiers
- * (each left out when empty). Devices (installation_meta) are not exported.
+ * customer_user_id, the attributes that are set, custom_attributes, integration_identifiers,
+ * installations (every device as its installation_meta object), transactions, access_grants and
+ * refund_saver (each left out when empty).
  */
 export function exportLine(profile: ExportedProfile): string {
   const line: Record<string, unknown> = { profile_id: profile.profileId };
@@ -25,6 +45,12 @@ export function exportLine(profile: ExportedProfile): string {
   }
   if (profile.customAttributes.length > 0) line.custom_attributes = profile.customAttributes;
   if (Object.keys(profile.identifiers).length > 0) line.integration_identifiers = profile.identifiers;
+  if (profile.installations.length > 0) line.installations = profile.installations;
+  const { transactions, grants } = profile.revenue;
+  if (transactions.length > 0) line.transactions = transactions.map(transactionLine);
+  if (grants.length > 0) line.access_grants = grants.map(grantLine);
+  const settings = profile.refundSaver;
+  if (settings !== null) line.refund_saver = { consent: settings.consent, custom_preference: settings.customPreference };
   return JSON.stringify(line);
 }
 
@@ -108,9 +134,11 @@ export function registerExportCommand(program: Command, context: DataCommandCont
     .option('--output <file>', 'write to this file instead of standard output')
     .addHelpText(
       'after',
-      '\nEach line: profile_id, customer_user_id, the attributes that are set, custom_attributes and\n' +
-        'integration_identifiers. Devices are not exported. Progress (on a terminal) and a summary line\n' +
-        'go to standard error.\n' +
+      '\nEach line: profile_id, customer_user_id, the attributes that are set, custom_attributes,\n' +
+        'integration_identifiers, installations (the devices, each as its installation_meta object\n' +
+        'with device_id), transactions (each as the transaction.recorded event carries it, plus\n' +
+        'access_ends_at, created_at and updated_at), access_grants and refund_saver; each is left out\n' +
+        'when empty. Progress (on a terminal) and a summary line go to standard error.\n' +
         '\nExamples:\n  crosswalk export --app my-ios-app > profiles.ndjson\n' +
         '  crosswalk export --app my-ios-app --output /backup/profiles.ndjson\n' +
         '  crosswalk export | crosswalk --database-url postgres://user@db/crosswalk import - --app my-ios-app',

@@ -7,12 +7,16 @@ import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { charLength, isPlainObject, isUuid } from '../domain/formats.js';
 import { IDENTIFIER_KEYS, type IdentifierChanges, isIdentifierKey } from '../domain/identifiers.js';
-import { ATTRIBUTE_NAMES, MAX_CUSTOMER_USER_ID_LENGTH, type ProfileAddress, type ProfilePatch } from '../domain/profile.js';
+import { ATTRIBUTE_NAMES, type InstallationMeta, MAX_CUSTOMER_USER_ID_LENGTH, type ProfileAddress, type ProfilePatch } from '../domain/profile.js';
+import { transactionProblem } from '../domain/revenue.js';
 import { ApiError, CustomAttributeLimitError, CustomerUserIdTakenError, domainErrorToApiError, type ErrorItem } from '../errors.js';
 import { parseIdentifiersBody } from '../schemas/identifiers.js';
 import { parseProfileBody } from '../schemas/profile.js';
+import { parseTransaction } from '../schemas/revenue.js';
+import { parseImportedGrant, parseImportedRefundSaver, parseStoredTransaction } from '../schemas/revenue-import.js';
 import type { ImportExportService, ImportItem, ImportOutcome } from '../services/import-export.js';
 import type { Services } from '../services/index.js';
+import { type RestoredGrant, type RestoredTransaction, type RevenueRestore, RevenueRestoreError } from '../services/revenue.js';
 import type { App } from '../storage/store.js';
 import { Progress, formatCount } from './progress.js';
 
@@ -255,9 +259,10 @@ function describe(items: ErrorItem[]): string {
 
 /**
  * Validates one line: `customer_user_id` and/or `profile_id` (as the profile headers are checked),
- * `integration_identifiers` (as the body of "set integration identifiers"), and the profile
- * attributes (as the body of create profile): the same schemas and checks as the API. Every
- * problem of the line is reported at once.
+ * `integration_identifiers` (as the body of "set integration identifiers"), the profile
+ * attributes (as the body of create profile), `installations`, and the revenue half
+ * (`transactions`, `access_grants`, `refund_saver`): the same schemas and checks as the API.
+ * Every problem of the line is reported at once.
  */
 export function toImportItem(value: unknown): { item: ImportItem } | { reason: string } {
   if (!isPlainObject(value)) return { reason: 'Expected a JSON object.' };
@@ -307,12 +312,142 @@ export function toImportItem(value: unknown): { item: ImportItem } | { reason: s
   } catch (error) {
     collect(error);
   }
+  const installations = given('installations') ? readInstallations(value.installations, problems) : NO_INSTALLATIONS;
+  // Most lines have no revenue: three property checks, nothing allocated.
+  const revenue = given('transactions') || given('access_grants') || given('refund_saver') ? readRevenue(value, problems) : null;
   if (problems.length > 0) return { reason: describe(problems) };
-  return { item: { address, patch, identifiers } };
+  return { item: { address, patch, identifiers, installations, revenue } };
+}
+
+/** Shared by every line without devices, so that the common line allocates nothing for them. */
+const NO_INSTALLATIONS: readonly InstallationMeta[] = Object.freeze([]);
+
+/**
+ * `installations`, the devices as `crosswalk export` writes them: a list of installation_meta
+ * objects, each checked as the API checks installation_meta (problems named `installations.<i>`).
+ */
+function readInstallations(raw: unknown, problems: ErrorItem[]): InstallationMeta[] {
+  if (!Array.isArray(raw)) {
+    problems.push({ source: 'installations', errors: ['Must be a list of installation_meta objects.'] });
+    return [];
+  }
+  const installations: InstallationMeta[] = [];
+  raw.forEach((meta: unknown, i) => {
+    const source = `installations.${i}`;
+    if (!isPlainObject(meta)) {
+      problems.push({ source, errors: ['Must be an object.'] });
+      return;
+    }
+    try {
+      installations.push(parseProfileBody({ installation_meta: meta }).installation!);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      for (const item of error.items) problems.push({ ...item, source: item.source?.replace(/^installation_meta/, source) ?? source });
+    }
+  });
+  return installations;
+}
+
+/** The problems of one part of the line, their sources put under `prefix` (`transactions.0`). */
+function collectUnder(prefix: string, error: unknown, problems: ErrorItem[]): void {
+  if (!(error instanceof ApiError)) throw error;
+  for (const { source, errors } of error.items) {
+    problems.push({ source: source === null || source === 'non_field_errors' ? prefix : `${prefix}.${source}`, errors });
+  }
+}
+
+/**
+ * A list of the line (`transactions`, `access_grants`): each item read by `read`, its problems
+ * named `<name>.<index>...`; at its index, the item read or undefined when it has problems. Null
+ * or left out: an empty list.
+ */
+function readList<T>(
+  line: Record<string, unknown>,
+  name: string,
+  what: string,
+  problems: ErrorItem[],
+  read: (raw: unknown, at: string) => T | undefined,
+): (T | undefined)[] {
+  const raw = line[name];
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    problems.push({ source: name, errors: [`Must be a list of ${what}.`] });
+    return [];
+  }
+  return raw.map((value: unknown, i) => {
+    const at = `${name}.${i}`;
+    try {
+      return read(value, at);
+    } catch (error) {
+      collectUnder(at, error, problems);
+      return undefined;
+    }
+  });
+}
+
+/** Reports, on `field` of each later one, the items of a list whose `keyOf` an earlier item has already. */
+function refuseRepeats<T>(
+  name: string,
+  items: readonly (T | undefined)[],
+  field: string,
+  keyOf: (item: T) => string | undefined,
+  what: string,
+  problems: ErrorItem[],
+): void {
+  const first = new Map<string, number>();
+  items.forEach((item, i) => {
+    const key = item === undefined ? undefined : keyOf(item);
+    if (key === undefined) return;
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, i);
+    else problems.push({ source: `${name}.${i}.${field}`, errors: [`${what} is on the line already (${name}.${earlier}).`] });
+  });
+}
+
+/**
+ * The revenue half of a line, as `crosswalk export` writes it: `transactions` (each a set-transaction
+ * body, checked by its schema and the vendor's rules, plus the stored fields the export adds),
+ * `access_grants` (each a grant body plus `access_ends_at` and `granted_at`) and `refund_saver`
+ * (the settings body). A transaction or an access level named twice on the line is refused.
+ */
+function readRevenue(line: Record<string, unknown>, problems: ErrorItem[]): RevenueRestore {
+  const transactions = readList(line, 'transactions', 'transactions', problems, (raw, at) => readTransaction(raw, at, problems));
+  const grants = readList<RestoredGrant>(line, 'access_grants', 'access grants', problems, parseImportedGrant);
+  refuseRepeats('transactions', transactions, 'store_transaction_id', (t) => JSON.stringify([t.input.store, t.input.storeTransactionId]), 'This transaction', problems);
+  refuseRepeats('transactions', transactions, 'purchase_id', (t) => t.stored.purchaseId, 'This purchase_id', problems);
+  refuseRepeats('access_grants', grants, 'access_level_id', (g) => g.accessLevelId, 'A grant of this access level', problems);
+  let refundSaver: RevenueRestore['refundSaver'] = null;
+  if (line.refund_saver !== undefined && line.refund_saver !== null) {
+    try {
+      refundSaver = parseImportedRefundSaver(line.refund_saver);
+    } catch (error) {
+      collectUnder('refund_saver', error, problems);
+    }
+  }
+  // With a problem anywhere, the line is rejected and the lists are not used.
+  const read = <T>(items: (T | undefined)[]) => items.filter((item): item is T => item !== undefined);
+  return { transactions: read(transactions), grants: read(grants), refundSaver };
+}
+
+/** One transaction of the line: the set-transaction body and its rules, and the stored fields; undefined when it has problems. */
+function readTransaction(raw: unknown, at: string, problems: ErrorItem[]): RestoredTransaction | undefined {
+  let input: RestoredTransaction['input'] | undefined;
+  try {
+    input = parseTransaction(raw);
+  } catch (error) {
+    collectUnder(at, error, problems);
+  }
+  const problem = input && transactionProblem(input);
+  if (problem) problems.push({ source: `${at}.${problem.source}`, errors: [problem.message] });
+  // A value that is not an object is reported once, by the transaction's schema.
+  if (!isPlainObject(raw)) return undefined;
+  const stored = parseStoredTransaction(raw);
+  return input && !problem ? { input, stored } : undefined;
 }
 
 /** Why the store refused an item, worded as the API words it. */
 function refusal(outcome: Extract<ImportOutcome, { ok: false }>): string {
+  if (outcome.error instanceof RevenueRestoreError) return `${outcome.error.source}: ${outcome.error.message}`;
   if (outcome.error instanceof CustomAttributeLimitError) {
     return `custom_attributes: A profile can have at most ${outcome.error.limit} custom attributes.`;
   }
@@ -517,7 +652,7 @@ function parseBatch(value: string): number {
 export function registerImportCommand(program: Command, context: DataCommandContext): void {
   program
     .command('import <file>')
-    .description('import profiles, identifiers and attributes from an NDJSON or CSV file ("-" reads standard input)')
+    .description('import profiles, identifiers, attributes, devices and purchases from an NDJSON or CSV file ("-" reads standard input)')
     .option('--app <app>', 'app id or name (may be left out when there is only one app)')
     .addOption(new Option('--format <format>', 'input format (default: from the extension: .ndjson/.jsonl/.json or .csv)').choices(IMPORT_FORMATS))
     .addOption(new Option('--batch <lines>', 'lines per transaction').argParser(parseBatch).default(1000))
@@ -529,6 +664,13 @@ export function registerImportCommand(program: Command, context: DataCommandCont
         '   "first_name": "Ann", "custom_attributes": [{"key": "plan", "value": "pro"}]}\n' +
         'A line needs customer_user_id, profile_id or both, and is checked as the API checks a profile\n' +
         'create and a set-identifiers request; a line that only names a profile makes sure it exists.\n' +
+        'Devices: "installations", a list of installation_meta objects, each upserted by device_id.\n' +
+        'Purchases (NDJSON only): "transactions", each a set-transaction body checked as the API checks\n' +
+        'one; the fields an export adds (purchase_id, price_usd, access_level_id, is_consumable,\n' +
+        'access_ends_at, created_at, updated_at) are kept as given, each left out is decided as the\n' +
+        'operation decides it. "access_grants": grant bodies plus access_ends_at and granted_at.\n' +
+        '"refund_saver": the settings body. No transaction.recorded or access_level.updated event is\n' +
+        'recorded: an import restores state, it does not send old purchases to the tools again.\n' +
         'CSV columns: customer_user_id, profile_id, the 16 identifier keys and the profile attributes\n' +
         '(first_name ... analytics_disabled); an empty cell is not given. "crosswalk export" writes this shape.\n' +
         '\nEach batch is one transaction, and importing a file again gives the same state. Rejected lines\n' +

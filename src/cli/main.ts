@@ -11,6 +11,7 @@ import type { App } from '../storage/store.js';
 import { printTable } from './output.js';
 import { registerExportCommand } from './export.js';
 import { type DataCommandContext, registerImportCommand } from './import.js';
+import { registerRevenueCommand } from './revenue.js';
 import { registerRulesCommand } from './rules.js';
 import { registerStatsCommand } from './stats.js';
 import { registerWebhooksCommand } from './webhooks.js';
@@ -172,6 +173,7 @@ export function buildCli(): Command {
   registerStatsCommand(program, data);
   registerRulesCommand(program, data);
   registerWebhooksCommand(program, data);
+  registerRevenueCommand(program, data);
   return program;
 }
 

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { IDENTIFIER_KEYS } from '../domain/identifiers.js';
 import type { ImportExportService } from '../services/import-export.js';
+import type { RevenueService, RevenueStats } from '../services/revenue.js';
 import type { App, AppStats, DatabaseSize } from '../storage/store.js';
 import type { DataCommandContext } from './import.js';
 import { formatBytes, formatCount } from './progress.js';
 
 export interface StatsReport extends AppStats {
   app: { id: string; name: string };
+  revenue: RevenueStats;
   database: DatabaseSize & { method: string };
 }
 
@@ -17,9 +19,22 @@ export function sizeMethod(size: DatabaseSize): string {
     : `PostgreSQL: sum of pg_total_relation_size (tables with their indexes and TOAST) over the tables of schema "${size.schema}"`;
 }
 
-export async function collectStats(data: ImportExportService, app: App): Promise<StatsReport> {
-  const [stats, size] = await Promise.all([data.appStats(app.id), data.databaseSize()]);
-  return { app: { id: app.id, name: app.name }, ...stats, database: { ...size, method: sizeMethod(size) } };
+export async function collectStats(data: ImportExportService, revenue: RevenueService, app: App): Promise<StatsReport> {
+  const [stats, size, money] = await Promise.all([data.appStats(app.id), data.databaseSize(), revenue.stats(app.id)]);
+  return { app: { id: app.id, name: app.name }, ...stats, revenue: money, database: { ...size, method: sizeMethod(size) } };
+}
+
+function revenueLines(revenue: RevenueStats): string[] {
+  const count = revenue.transactions.reduce((sum, row) => sum + row.count, 0);
+  const lines = [
+    `transactions ${formatCount(count)}; grants ${formatCount(revenue.grants)}; revenue ${revenue.revenueUsd.toFixed(2)} USD (production, not refunded)`,
+  ];
+  for (const row of revenue.transactions) {
+    lines.push(
+      `  ${row.store} ${row.environment}: ${formatCount(row.count)} (${formatCount(row.refunded)} refunded), ${(Math.round(row.revenueUsd * 100) / 100).toFixed(2)} USD`,
+    );
+  }
+  return lines;
 }
 
 export function formatStats(report: StatsReport): string {
@@ -36,6 +51,7 @@ export function formatStats(report: StatsReport): string {
     `profiles     ${formatCount(report.profiles)}`,
     `api keys     ${formatCount(report.apiKeys.active)} active, ${formatCount(report.apiKeys.revoked)} revoked`,
     `database     ${formatBytes(size.bytes)} (${formatCount(size.bytes)} bytes) — ${where}`,
+    ...revenueLines(report.revenue),
     'identifiers',
     ...IDENTIFIER_KEYS.map((key) => `  ${key.padEnd(width)}  ${formatCount(report.identifiers[key]).padStart(12)}`),
   ];
@@ -45,7 +61,7 @@ export function formatStats(report: StatsReport): string {
 export function registerStatsCommand(program: Command, context: DataCommandContext): void {
   program
     .command('stats')
-    .description("count an app's profiles, identifiers per key and API keys, and measure the database")
+    .description("count an app's profiles, identifiers per key, API keys, transactions and revenue, and measure the database")
     .option('--app <app>', 'app id or name (may be left out when there is only one app)')
     .option('--json', 'print JSON')
     .addHelpText(
@@ -56,7 +72,7 @@ export function registerStatsCommand(program: Command, context: DataCommandConte
     )
     .action((options: { app?: string; json?: boolean }) =>
       context.withServices(async (services) => {
-        const report = await collectStats(services.importExport, await context.resolveApp(services, options.app));
+        const report = await collectStats(services.importExport, services.revenue, await context.resolveApp(services, options.app));
         process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatStats(report));
       }),
     );

@@ -6,6 +6,8 @@ export const EVENT_TYPES = [
   'profile.updated',
   'profile.deleted',
   'integration_identifiers.updated',
+  'transaction.recorded',
+  'access_level.updated',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -40,3 +42,6 @@ export function profileEventData(record: Pick<ProfileRecord, 'profileId' | 'cust
 /** The `changes` of an integration_identifiers.updated event: old and new value per key. */
 export const identifierChangesData = (changes: readonly { key: string; oldValue: string | null; newValue: string | null }[]) =>
   Object.fromEntries(changes.map((change) => [change.key, { old: change.oldValue, new: change.newValue }]));
+
+/** Why an access_level.updated event was sent. */
+export type AccessLevelChange = 'granted' | 'revoked' | 'started' | 'expired' | 'updated';

@@ -32,6 +32,32 @@ export function isIsoDate(text: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
+const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * An RFC 3339 date-time (`2024-01-15T10:30:00Z`, fractions and offsets allowed; without an offset
+ * it is read as UTC) of a real calendar day and time, from 1970 to the end of 9999 in UTC, as
+ * epoch milliseconds; null when it is not one.
+ */
+export function parseDateTime(text: string): number | null {
+  const match = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/.exec(text);
+  if (!match || !isIsoDate(match[1]!)) return null;
+  const [hours, minutes, seconds] = [Number(match[2]), Number(match[3]), Number(match[4])];
+  if (hours > 23 || minutes > 59 || seconds > 59) return null;
+  let offset = 0;
+  if (match[7] !== undefined) {
+    const [offsetHours, offsetMinutes] = [Number(match[8]), Number(match[9])];
+    if (offsetHours > 23 || offsetMinutes > 59) return null;
+    offset = (match[7] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  }
+  const [year, month, day] = match[1]!.split('-').map(Number) as [number, number, number];
+  const millis = match[5] === undefined ? 0 : Math.floor(Number(`0${match[5]}`) * 1000);
+  const time = Date.UTC(year, month - 1, day, hours, minutes, seconds, millis) - offset;
+  return time >= 0 && time <= LATEST_TIME ? time : null;
+}
+
+export const isDateTime = (text: string): boolean => parseDateTime(text) !== null;
+
 /** Length in characters as a person counts them (code points), not UTF-16 units. */
 export function charLength(text: string): number {
   let count = 0;

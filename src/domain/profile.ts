@@ -1,4 +1,11 @@
 import { createHash } from 'node:crypto';
+import {
+  accessLevelsToWire,
+  nonSubscriptionsToWire,
+  type ProfileRevenue,
+  subscriptionsToWire,
+  totalRevenueUsd,
+} from './revenue.js';
 
 /**
  * The stored attributes of a profile. They keep their wire (and column) names because they are
@@ -97,6 +104,8 @@ export interface ProfileRecord {
   customerUserId: string | null;
   attributes: ProfileAttributes;
   customAttributes: CustomAttribute[];
+  /** Transactions and grants; empty for a profile that has none. */
+  revenue: ProfileRevenue;
 }
 
 /**
@@ -112,18 +121,19 @@ export function segmentHash(record: ProfileRecord): string {
     .slice(0, 16);
 }
 
-/** The vendor's `Profile` object. Purchases are not part of Crosswalk, so they are always empty. */
+/** The vendor's `Profile` object; access levels are active or not as of `now`. */
 export function profileToWire(record: ProfileRecord, now: number) {
+  const { transactions } = record.revenue;
   return {
     app_id: record.appId,
     profile_id: record.profileId,
     customer_user_id: record.customerUserId,
-    total_revenue_usd: 0,
+    total_revenue_usd: totalRevenueUsd(transactions),
     segment_hash: segmentHash(record),
     timestamp: now,
     custom_attributes: record.customAttributes,
-    access_levels: [],
-    subscriptions: [],
-    non_subscriptions: [],
+    access_levels: accessLevelsToWire(record.revenue, now),
+    subscriptions: subscriptionsToWire(transactions, now),
+    non_subscriptions: nonSubscriptionsToWire(transactions),
   };
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { ApiError } from '../errors.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -48,10 +48,29 @@ export function registerJsonBody(app: FastifyInstance): void {
 
 /**
  * A preValidation hook of the Adapty-compatible writes, where an empty body means `{}`: a create
- * with no fields, an update that changes nothing, "at least one identifier" for identifiers.
- * (Elsewhere an empty body is not a JSON object, and the route's schema says so.)
+ * with no fields, an update that changes nothing, "at least one identifier" for identifiers. So
+ * does `[]`, which is what PHP's `json_encode` makes of an empty array; `[1]` stays an array, and
+ * the schema refuses it. (Elsewhere an empty body is not a JSON object, and the route's schema
+ * says so.) A route with this hook has an optional body, and the OpenAPI document says so
+ * (`hasOptionalBody`, read by docs.ts).
  */
 export function emptyBodyIsEmptyObject(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
-  if (request.body === undefined) request.body = {};
+  const body: unknown = request.body;
+  if (body === undefined || (Array.isArray(body) && body.length === 0)) request.body = {};
   done();
+}
+
+/** Whether a route takes its body as optional: its preValidation hooks include emptyBodyIsEmptyObject. */
+export function hasOptionalBody(route: Pick<RouteOptions, 'preValidation'>): boolean {
+  const hooks: unknown = route.preValidation;
+  return Array.isArray(hooks) ? hooks.includes(emptyBodyIsEmptyObject) : hooks === emptyBodyIsEmptyObject;
+}
+
+/**
+ * The same reading of an empty body (or `[]`) as `{}`, on routes whose body is required: the
+ * schema then names each required field, rather than answering that the body is not an object.
+ * The OpenAPI document keeps these bodies required.
+ */
+export function emptyBodyIsCheckedAsObject(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  emptyBodyIsEmptyObject(request, reply, done);
 }

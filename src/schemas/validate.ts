@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import type { Static, TSchema } from 'typebox';
-import { isEmail, isIpv4, isIsoDate, isUuid } from '../domain/formats.js';
+import { isDateTime, isEmail, isIpv4, isIsoDate, isUuid } from '../domain/formats.js';
 import { ApiError } from '../errors.js';
 import { Apart } from './kit.js';
 import { problemsOf } from './problems.js';
@@ -13,7 +13,7 @@ import { problemsOf } from './problems.js';
 
 // The formats our schemas name, checked by our own functions (a real calendar date, a UUID of any
 // version, the pragmatic email rule) rather than by a formats plugin.
-const formats = { uuid: isUuid, email: isEmail, ipv4: isIpv4, date: isIsoDate };
+const formats = { uuid: isUuid, email: isEmail, ipv4: isIpv4, date: isIsoDate, 'date-time': isDateTime };
 
 // allErrors: every problem of a request is reported at once. verbose: errors carry the failing
 // schema (for its wording) and value. strictNumbers (Ajv's default): Infinity is not a number.

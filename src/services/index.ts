@@ -4,6 +4,8 @@ import { BatchService } from './batch.js';
 import { IdentifierService } from './identifiers.js';
 import { ImportExportService } from './import-export.js';
 import { ProfileService } from './profiles.js';
+import { RevenueService } from './revenue.js';
+import { RevenueConfigService } from './revenue-config.js';
 import { WebhookService } from './webhooks.js';
 
 /** Every capability, in domain words, over one store: what the HTTP routes and the CLI call. */
@@ -14,6 +16,8 @@ export interface Services {
   batch: BatchService;
   importExport: ImportExportService;
   webhooks: WebhookService;
+  revenue: RevenueService;
+  revenueConfig: RevenueConfigService;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
 }
@@ -26,6 +30,8 @@ export function createServices(store: Store): Services {
     batch: new BatchService(store),
     importExport: new ImportExportService(store),
     webhooks: new WebhookService(store),
+    revenue: new RevenueService(store),
+    revenueConfig: new RevenueConfigService(store),
     ping: () => store.ping(),
   };
 }

@@ -13,15 +13,25 @@ export class ProfileService {
   /**
    * Makes sure the addressed profile exists (creating it, or attaching the customer user id to
    * the given profile id) and applies the patch, in one transaction. Throws
-   * CustomerUserIdTakenError when another profile holds the customer user id.
+   * CustomerUserIdTakenError when another profile holds the customer user id. An existing
+   * profile that gets a customer user id makes a profile.updated event naming `customer_user_id`.
    */
   ensure(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord> {
     return this.store.write(async (tx) => {
+      // Only an address with both ids can change an existing profile's customer user id.
+      const before = address.profileId !== undefined && address.customerUserId !== undefined
+        ? await tx.profileForWrite(appId, { profileId: address.profileId })
+        : null;
       const { id: profileId, created } = await tx.ensureProfile(appId, address);
       await tx.applyPatch(appId, profileId, patch);
       const record = (await tx.readProfile(appId, { profileId }))!;
-      if (created) await tx.recordEvent(appId, 'profile.created', profileEventData(record, patch));
-      else if (patchFields(patch).length > 0) await tx.recordEvent(appId, 'profile.updated', profileEventData(record, patch));
+      if (created) {
+        await tx.recordEvent(appId, 'profile.created', profileEventData(record, patch));
+        return record;
+      }
+      const fields = patchFields(patch);
+      if (before !== null && before.customerUserId !== record.customerUserId) fields.unshift('customer_user_id');
+      if (fields.length > 0) await tx.recordEvent(appId, 'profile.updated', { ...profileEventData(record, patch), fields });
       return record;
     });
   }

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import { IDENTIFIER_KEYS, type IdentifierKey, isIdentifierKey } from '../domain/identifiers.js';
+import { INSTALLATION_FIELDS, type InstallationMeta } from '../domain/profile.js';
+import { type AccessGrant, NO_REVENUE, type RefundPreference, type TransactionRecord } from '../domain/revenue.js';
 import type { Dialect } from './dialect.js';
 import { attributesOf } from './profile-queries.js';
+import { readRevenueOf } from './revenue-queries.js';
 import type { Database } from './schema.js';
 import type { AppStats, DatabaseSize, ExportedProfile } from './store.js';
 
@@ -10,12 +13,29 @@ import type { AppStats, DatabaseSize, ExportedProfile } from './store.js';
 
 type Db = Kysely<Database>;
 
-const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+/** Code point order, whatever the database's collation. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byKey = (a: { key: string }, b: { key: string }) => byText(a.key, b.key);
+const byDevice = (a: InstallationMeta, b: InstallationMeta) => byText(a.device_id, b.device_id);
+/** Oldest purchase first; one (store, store transaction id) is one transaction, so the order is total. */
+const byPurchase = (a: TransactionRecord, b: TransactionRecord) =>
+  a.purchasedAt - b.purchasedAt || byText(a.store, b.store) || byText(a.storeTransactionId, b.storeTransactionId);
+const byAccessLevel = (a: AccessGrant, b: AccessGrant) => byText(a.accessLevelId, b.accessLevelId);
+
+/** A stored device: its id and the fields its meta holds (null included), in INSTALLATION_FIELDS order. */
+function installationOf(deviceId: string, meta: string): InstallationMeta {
+  const stored = JSON.parse(meta) as Record<string, string | null>;
+  const installation: InstallationMeta = { device_id: deviceId };
+  for (const field of INSTALLATION_FIELDS) if (Object.hasOwn(stored, field)) installation[field] = stored[field] ?? null;
+  return installation;
+}
 
 /**
- * One page of profiles after `after`, in id order. The page's identifiers and custom attributes
- * are read with one range query each (profile ids from the page's first to its last): every
- * profile in that range is on the page, so the range holds exactly the page's rows.
+ * One page of profiles after `after`, in id order. The page's identifiers, custom attributes,
+ * devices and Refund Saver settings are read with one range query each (profile ids from the
+ * page's first to its last): every profile in that range is on the page, so the range holds
+ * exactly the page's rows. Transactions and grants are read, one query per table, only for the
+ * page's profiles whose `revenue_at` is set (the others have none).
  */
 export async function exportPage(db: Db, appId: string, after: string | null, limit: number): Promise<ExportedProfile[]> {
   let query = db.selectFrom('profiles').selectAll().where('app_id', '=', appId).orderBy('id').limit(limit);
@@ -24,21 +44,16 @@ export async function exportPage(db: Db, appId: string, after: string | null, li
   if (rows.length === 0) return [];
   const first = rows[0]!.id;
   const last = rows[rows.length - 1]!.id;
-  const [identifiers, custom] = await Promise.all([
-    db
-      .selectFrom('integration_identifiers')
-      .select(['profile_id', 'key', 'value'])
-      .where('app_id', '=', appId)
-      .where('profile_id', '>=', first)
-      .where('profile_id', '<=', last)
-      .execute(),
-    db
-      .selectFrom('custom_attributes')
-      .select(['profile_id', 'key', 'value', 'is_number'])
-      .where('app_id', '=', appId)
-      .where('profile_id', '>=', first)
-      .where('profile_id', '<=', last)
-      .execute(),
+  // The rows of the page's profiles, in a table that hangs off them.
+  const inPage = (eb: ExpressionBuilder<Database, 'integration_identifiers' | 'custom_attributes' | 'installations' | 'refund_saver_settings'>) =>
+    eb.and([eb('app_id', '=', appId), eb('profile_id', '>=', first), eb('profile_id', '<=', last)]);
+  const withRevenue = rows.filter((row) => row.revenue_at !== null).map((row) => row.id);
+  const [identifiers, custom, devices, refundSavers, revenue] = await Promise.all([
+    db.selectFrom('integration_identifiers').select(['profile_id', 'key', 'value']).where(inPage).execute(),
+    db.selectFrom('custom_attributes').select(['profile_id', 'key', 'value', 'is_number']).where(inPage).execute(),
+    db.selectFrom('installations').select(['profile_id', 'device_id', 'meta']).where(inPage).execute(),
+    db.selectFrom('refund_saver_settings').select(['profile_id', 'consent', 'custom_preference']).where(inPage).execute(),
+    readRevenueOf(db, appId, withRevenue),
   ]);
   const profiles = new Map<string, ExportedProfile>();
   for (const row of rows) {
@@ -49,6 +64,9 @@ export async function exportPage(db: Db, appId: string, after: string | null, li
       attributes: attributesOf(row),
       customAttributes: [],
       identifiers: {},
+      installations: [],
+      revenue: revenue.get(row.id) ?? NO_REVENUE,
+      refundSaver: null,
     });
   }
   const found: Map<string, Map<IdentifierKey, string>> = new Map();
@@ -69,8 +87,20 @@ export async function exportPage(db: Db, appId: string, after: string | null, li
   for (const { profile_id, key, value, is_number } of custom) {
     profiles.get(profile_id)?.customAttributes.push({ key, value: is_number === 1 ? Number(value) : value });
   }
+  for (const { profile_id, device_id, meta } of devices) profiles.get(profile_id)?.installations.push(installationOf(device_id, meta));
+  for (const { profile_id, consent, custom_preference } of refundSavers) {
+    const profile = profiles.get(profile_id);
+    if (profile) profile.refundSaver = { consent: consent === 1, customPreference: custom_preference as RefundPreference };
+  }
+  for (const { transactions, grants } of revenue.values()) {
+    transactions.sort(byPurchase);
+    grants.sort(byAccessLevel);
+  }
   // Sorted by code point, like readProfile, so the order does not depend on the database's collation.
-  for (const profile of profiles.values()) profile.customAttributes.sort(byKey);
+  for (const profile of profiles.values()) {
+    profile.customAttributes.sort(byKey);
+    profile.installations.sort(byDevice);
+  }
   return [...profiles.values()];
 }
 

@@ -11,9 +11,10 @@ import { appStats, databaseSize, exportPage } from './export-queries.js';
 import { GroupCommit, type WriteWork } from './group-commit.js';
 import { readRules } from './identifier-queries.js';
 import { migrateToLatest } from './migrations.js';
-import { DeliveryQueueSignal } from './outbox.js';
+import { DeliveryQueueSignal, QueuedDeliveries, type QueuingWork } from './outbox.js';
 import { addressShape, preparedQuery } from './prepared.js';
 import { readProfile, shapedAddress, whereAddress } from './profile-queries.js';
+import { KyselyRevenueStore } from './revenue-store.js';
 import type { ApiKeysTable, AppsTable } from './schema.js';
 import type { ApiKeyInfo, App, HistoryQuery, KeyOwner, Store, WriteOptions, WriteTransaction } from './store.js';
 import { KyselyWebhookStore } from './webhook-store.js';
@@ -36,15 +37,21 @@ const KEY_COLUMNS = ['id', 'app_id', 'name', 'hint', 'created_at', 'revoked_at']
 export class KyselyStore implements Store {
   private readonly groupCommit: GroupCommit | undefined;
   readonly webhooks: KyselyWebhookStore;
+  readonly revenue: KyselyRevenueStore;
   private readonly queued = new DeliveryQueueSignal();
 
   private constructor(private readonly dialectInfo: Dialect) {
     this.groupCommit = dialectInfo.name === 'sqlite' ? new GroupCommit(dialectInfo.db) : undefined;
-    this.webhooks = new KyselyWebhookStore(dialectInfo, this.queued, (work) => this.transact(work));
+    this.webhooks = new KyselyWebhookStore(dialectInfo, (work) => this.transact(work));
+    this.revenue = new KyselyRevenueStore(dialectInfo.db);
   }
 
   onDeliveriesQueued(listener: () => void) {
     this.queued.listen(listener);
+  }
+
+  onEventsRecorded(listener: (counts: ReadonlyMap<string, number>) => void) {
+    this.queued.listenForEvents(listener);
   }
 
   private prepared<Row>(key: string, arity: number, build: (...values: string[]) => Compilable<Row>) {
@@ -52,24 +59,36 @@ export class KyselyStore implements Store {
   }
 
   write<T>(work: (tx: WriteTransaction) => Promise<T>, options: WriteOptions = {}): Promise<T> {
-    return this.transact((trx) => work(new KyselyWriteTransaction(trx, this.dialectInfo, this.queued)), options.alone === true);
+    return this.transact((trx, queued) => work(new KyselyWriteTransaction(trx, this.dialectInfo, queued)), options.alone === true);
   }
 
-  /** Runs a write transaction: batched with concurrent writes on SQLite (unless alone), on its own on PostgreSQL. */
-  private async transact<T>(work: WriteWork<T>, alone = false): Promise<T> {
-    try {
-      if (this.groupCommit && !alone) return await this.groupCommit.run(work);
-      // PostgreSQL may end a transaction to break a deadlock (two batches locking the same
-      // profiles); the whole transaction is then run again, up to three times.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.db.transaction().execute(work);
-        } catch (error) {
-          if (attempt >= 3 || !this.dialectInfo.isRetryable(error)) throw error;
-        }
+  /**
+   * Runs a write transaction: batched with concurrent writes on SQLite (unless alone), on its own on
+   * PostgreSQL. Once it has committed, what it queued for delivery is announced to this process's
+   * worker; a transaction that failed announces nothing.
+   */
+  private async transact<T>(work: QueuingWork<T>, alone = false): Promise<T> {
+    let queued = new QueuedDeliveries();
+    const run: WriteWork<T> = (trx) => {
+      // A fresh count for each attempt: a transaction run again counts only what it then does.
+      queued = new QueuedDeliveries();
+      return work(trx, queued);
+    };
+    const result = await this.commit(run, alone);
+    this.queued.announce(queued);
+    return result;
+  }
+
+  private async commit<T>(work: WriteWork<T>, alone: boolean): Promise<T> {
+    if (this.groupCommit && !alone) return this.groupCommit.run(work);
+    // PostgreSQL may end a transaction to break a deadlock (two batches locking the same
+    // profiles); the whole transaction is then run again, up to three times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(work);
+      } catch (error) {
+        if (attempt >= 3 || !this.dialectInfo.isRetryable(error)) throw error;
       }
-    } finally {
-      this.queued.announce();
     }
   }
 

@@ -186,6 +186,124 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0004_revenue': {
+    async up(db: Kysely<any>) {
+      // Set on the first transaction or grant, so that reading a profile without any skips the revenue tables.
+      await db.schema.alterTable('profiles').addColumn('revenue_at', 'bigint').execute();
+
+      await clustered(dialect, db.schema
+        .createTable('paid_access_levels')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('paid_access_levels_pk', ['app_id', 'id']))
+        .execute();
+      await clustered(dialect, db.schema
+        .createTable('products')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('store_product_id', 'text', (c) => c.notNull())
+        .addColumn('access_level_id', 'text')
+        .addColumn('is_consumable', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('products_pk', ['app_id', 'store_product_id']))
+        .execute();
+      await db.schema
+        .createTable('revenue_settings')
+        .addColumn('app_id', 'text', (c) => c.primaryKey().references('apps.id'))
+        .addColumn('unknown_access_levels', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await clustered(dialect, db.schema
+        .createTable('currency_rates')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('usd_per_unit', 'double precision', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('currency_rates_pk', ['app_id', 'currency']))
+        .execute();
+
+      // A transaction is one row per (store, store transaction id) within an app (the unique index
+      // below): sent again, it is updated.
+      let transactions = db.schema
+        .createTable('transactions')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('store', 'text', (c) => c.notNull())
+        .addColumn('store_transaction_id', 'text', (c) => c.notNull())
+        .addColumn('profile_id', 'text', (c) => c.notNull())
+        .addColumn('purchase_id', 'text', (c) => c.notNull())
+        .addColumn('purchase_type', 'text', (c) => c.notNull())
+        .addColumn('store_product_id', 'text', (c) => c.notNull())
+        .addColumn('store_base_plan_id', 'text')
+        .addColumn('store_original_transaction_id', 'text', (c) => c.notNull())
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('is_family_shared', 'integer', (c) => c.notNull())
+        .addColumn('price_country', 'text', (c) => c.notNull())
+        .addColumn('price_currency', 'text', (c) => c.notNull())
+        .addColumn('price_value', 'double precision', (c) => c.notNull())
+        .addColumn('price_usd', 'double precision')
+        .addColumn('purchased_at', 'bigint', (c) => c.notNull());
+      for (const name of [
+        'originally_purchased_at', 'expires_at', 'renew_status_changed_at', 'billing_issue_detected_at',
+        'grace_period_expires_at', 'refunded_at', 'access_ends_at',
+      ]) {
+        transactions = transactions.addColumn(name, 'bigint');
+      }
+      await clustered(dialect, transactions
+        .addColumn('renew_status', 'integer')
+        .addColumn('variation_id', 'text')
+        .addColumn('offer', 'text')
+        .addColumn('cancellation_reason', 'text')
+        .addColumn('access_level_id', 'text')
+        .addColumn('is_consumable', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        // Stored by profile, like every table that hangs off one: reading a profile's transactions
+        // is a range of the primary key (without statistics, SQLite would rather walk the app's
+        // rows by a key that starts with app_id alone than use a second index).
+        .addPrimaryKeyConstraint('transactions_pk', ['app_id', 'profile_id', 'store', 'store_transaction_id'])
+        .addForeignKeyConstraint('transactions_profile_fk', ['app_id', 'profile_id'], 'profiles', ['app_id', 'id']))
+        .execute();
+      await db.schema
+        .createIndex('transactions_store_id_uq')
+        .on('transactions')
+        .columns(['app_id', 'store', 'store_transaction_id'])
+        .unique()
+        .execute();
+
+      await clustered(dialect, db.schema
+        .createTable('access_grants')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('profile_id', 'text', (c) => c.notNull())
+        .addColumn('access_level_id', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'bigint')
+        .addColumn('expires_at', 'bigint')
+        .addColumn('access_ends_at', 'bigint')
+        .addColumn('granted_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('access_grants_pk', ['app_id', 'profile_id', 'access_level_id'])
+        .addForeignKeyConstraint('access_grants_profile_fk', ['app_id', 'profile_id'], 'profiles', ['app_id', 'id']))
+        .execute();
+      await clustered(dialect, db.schema
+        .createTable('refund_saver_settings')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('profile_id', 'text', (c) => c.notNull())
+        .addColumn('consent', 'integer', (c) => c.notNull())
+        .addColumn('custom_preference', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('refund_saver_settings_pk', ['app_id', 'profile_id'])
+        .addForeignKeyConstraint('refund_saver_settings_profile_fk', ['app_id', 'profile_id'], 'profiles', ['app_id', 'id']))
+        .execute();
+      // When the clock looks at an access level again (a start or an end is due): one row per level.
+      await clustered(dialect, db.schema
+        .createTable('access_level_clock')
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('profile_id', 'text', (c) => c.notNull())
+        .addColumn('access_level_id', 'text', (c) => c.notNull())
+        .addColumn('due_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('access_level_clock_pk', ['app_id', 'profile_id', 'access_level_id']))
+        .execute();
+      await db.schema.createIndex('access_level_clock_due_idx').on('access_level_clock').columns(['due_at']).execute();
+    },
+  },
 });
 
 /**

@@ -5,30 +5,50 @@ import type { Dialect } from './dialect.js';
 import { preparedQuery } from './prepared.js';
 import type { Database } from './schema.js';
 
+/** What one write transaction queued: counted as it records, announced only once it has committed. */
+export class QueuedDeliveries {
+  /** Events recorded, by type. */
+  readonly events = new Map<string, number>();
+  /** Deliveries queued that are not new events (a delivery sent again). */
+  others = 0;
+
+  noteEvent(type: string): void {
+    this.events.set(type, (this.events.get(type) ?? 0) + 1);
+  }
+
+  get any(): boolean {
+    return this.others > 0 || this.events.size > 0;
+  }
+}
+
+/** A write transaction's work that may queue deliveries (counted in `queued`). */
+export type QueuingWork<T> = (trx: Kysely<Database>, queued: QueuedDeliveries) => Promise<T>;
+
 /**
  * Tells this process's delivery workers that deliveries were queued, once the transaction that
- * queued them has ended: a worker then starts at once instead of at its next poll. A transaction
- * that was rolled back may cause a needless wake-up, which is harmless.
+ * queued them has committed: a worker then starts at once instead of at its next poll. Each
+ * transaction keeps its own count (QueuedDeliveries), so that one transaction ending never
+ * announces what another has not yet committed.
  */
 export class DeliveryQueueSignal {
-  private queued = 0;
-  private announced = 0;
   private readonly listeners: (() => void)[] = [];
+  private readonly eventListeners: ((counts: ReadonlyMap<string, number>) => void)[] = [];
 
   listen(listener: () => void): void {
     this.listeners.push(listener);
   }
 
-  /** Called by a write that queued deliveries (before its commit). */
-  noteQueued(): void {
-    this.queued++;
+  /** Also told, after each committed transaction, how many events of each type it recorded. */
+  listenForEvents(listener: (counts: ReadonlyMap<string, number>) => void): void {
+    this.eventListeners.push(listener);
   }
 
-  /** Called after every write transaction: wakes the listeners if anything was queued since the last call. */
-  announce(): void {
-    if (this.queued === this.announced) return;
-    this.announced = this.queued;
+  /** Called after a transaction committed: wakes the listeners if it queued anything. */
+  announce(queued: QueuedDeliveries): void {
+    if (!queued.any) return;
     for (const listener of this.listeners) listener();
+    if (queued.events.size === 0) return;
+    for (const listener of this.eventListeners) listener(queued.events);
   }
 }
 
@@ -48,7 +68,7 @@ export async function subscribedEventTypes(db: Kysely<Database>, dialect: Dialec
 export async function recordEvent(
   db: Kysely<Database>,
   dialect: Dialect,
-  signal: DeliveryQueueSignal,
+  queued: QueuedDeliveries,
   appId: string,
   type: EventType,
   data: EventData,
@@ -81,7 +101,7 @@ export async function recordEvent(
       .returning('seq'),
   ).execute(db, [appId, type, id, data.profile_id, '', now]);
   if (deliveries.length === 0) return false;
-  signal.noteQueued();
+  queued.noteEvent(type);
   await preparedQuery(dialect.prepared, 'outbox:event', 6, (app, eventType, eventId, profile, body, time) =>
     dialect.db.insertInto('webhook_events').values({
       app_id: app!,

@@ -10,8 +10,10 @@ import {
   type ProfilePatch,
   type ProfileRecord,
 } from '../domain/profile.js';
+import { NO_REVENUE, type ProfileRevenue } from '../domain/revenue.js';
 import type { Dialect } from './dialect.js';
 import { addressShape, preparedQuery } from './prepared.js';
+import { readRevenue } from './revenue-queries.js';
 import type { Database, ProfilesTable } from './schema.js';
 import type { ProfileRef } from './store.js';
 
@@ -61,8 +63,8 @@ export function attributesOf(row: ProfilesTable): ProfileAttributes {
   return attributes as ProfileAttributes;
 }
 
-function toRecord(row: ProfilesTable, custom: CustomAttribute[]): ProfileRecord {
-  return { appId: row.app_id, profileId: row.id, customerUserId: row.customer_user_id, attributes: attributesOf(row), customAttributes: custom };
+function toRecord(row: ProfilesTable, custom: CustomAttribute[], revenue: ProfileRevenue): ProfileRecord {
+  return { appId: row.app_id, profileId: row.id, customerUserId: row.customer_user_id, attributes: attributesOf(row), customAttributes: custom, revenue };
 }
 
 export async function readProfile(db: Db, appId: string, address: ProfileAddress): Promise<ProfileRecord | null> {
@@ -76,9 +78,12 @@ export async function readProfile(db: Db, appId: string, address: ProfileAddress
     .execute();
   // Sorted here, by code point, so the order does not depend on the database's collation.
   custom.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // Most profiles never buy anything: their reads skip the revenue tables.
+  const revenue = row.revenue_at === null ? NO_REVENUE : await readRevenue(db, appId, row.id);
   return toRecord(
     row,
     custom.map(({ key, value, is_number }) => ({ key, value: is_number === 1 ? Number(value) : value })),
+    revenue,
   );
 }
 
@@ -215,9 +220,13 @@ async function upsertInstallation(
     .execute();
 }
 
-/** Removes a profile and everything that hangs off it, its identifier history included. */
+/** Removes a profile and everything that hangs off it: identifier history, purchases, grants and settings included. */
 export async function deleteProfileRows(db: Db, appId: string, profileId: string): Promise<void> {
-  for (const table of ['integration_identifiers', 'identifier_history', 'custom_attributes', 'installations'] as const) {
+  const tables = [
+    'integration_identifiers', 'identifier_history', 'custom_attributes', 'installations',
+    'transactions', 'access_grants', 'refund_saver_settings', 'access_level_clock',
+  ] as const;
+  for (const table of tables) {
     await db.deleteFrom(table).where('app_id', '=', appId).where('profile_id', '=', profileId).execute();
   }
   await db.deleteFrom('profiles').where('app_id', '=', appId).where('id', '=', profileId).execute();

@@ -36,6 +36,8 @@ export interface ProfilesTable {
   analytics_disabled: number | null;
   created_at: number;
   updated_at: number;
+  /** When the profile first had a transaction or a grant; null: none, the revenue tables need no read. */
+  revenue_at: number | null;
 }
 
 export interface CustomAttributesTable {
@@ -141,6 +143,95 @@ export interface WebhookDeliveriesTable {
   completed_at: number | null;
 }
 
+export interface PaidAccessLevelsTable {
+  app_id: string;
+  id: string;
+  created_at: number;
+}
+
+export interface ProductsTable {
+  app_id: string;
+  store_product_id: string;
+  access_level_id: string | null;
+  is_consumable: number;
+  updated_at: number;
+}
+
+export interface RevenueSettingsTable {
+  app_id: string;
+  /** create | reject (see UnknownAccessLevelMode). */
+  unknown_access_levels: string;
+  updated_at: number;
+}
+
+export interface CurrencyRatesTable {
+  app_id: string;
+  /** ISO 4217, upper case. */
+  currency: string;
+  usd_per_unit: number;
+  updated_at: number;
+}
+
+export interface TransactionsTable {
+  app_id: string;
+  store: string;
+  store_transaction_id: string;
+  profile_id: string;
+  purchase_id: string;
+  purchase_type: string;
+  store_product_id: string;
+  store_base_plan_id: string | null;
+  store_original_transaction_id: string;
+  environment: string;
+  is_family_shared: number;
+  price_country: string;
+  price_currency: string;
+  price_value: number;
+  price_usd: number | null;
+  purchased_at: number;
+  originally_purchased_at: number | null;
+  expires_at: number | null;
+  renew_status_changed_at: number | null;
+  billing_issue_detected_at: number | null;
+  grace_period_expires_at: number | null;
+  refunded_at: number | null;
+  access_ends_at: number | null;
+  renew_status: number | null;
+  variation_id: string | null;
+  /** The offer as a JSON object, or null. */
+  offer: string | null;
+  cancellation_reason: string | null;
+  access_level_id: string | null;
+  is_consumable: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AccessGrantsTable {
+  app_id: string;
+  profile_id: string;
+  access_level_id: string;
+  starts_at: number | null;
+  expires_at: number | null;
+  access_ends_at: number | null;
+  granted_at: number;
+}
+
+export interface RefundSaverSettingsTable {
+  app_id: string;
+  profile_id: string;
+  consent: number;
+  custom_preference: string;
+  updated_at: number;
+}
+
+export interface AccessLevelClockTable {
+  app_id: string;
+  profile_id: string;
+  access_level_id: string;
+  due_at: number;
+}
+
 export interface Database {
   apps: AppsTable;
   api_keys: ApiKeysTable;
@@ -154,4 +245,12 @@ export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  paid_access_levels: PaidAccessLevelsTable;
+  products: ProductsTable;
+  revenue_settings: RevenueSettingsTable;
+  currency_rates: CurrencyRatesTable;
+  transactions: TransactionsTable;
+  access_grants: AccessGrantsTable;
+  refund_saver_settings: RefundSaverSettingsTable;
+  access_level_clock: AccessLevelClockTable;
 }

@@ -1,9 +1,20 @@
 import type { EventData, EventType } from '../domain/events.js';
 import type { HistoryRecord, WriteActor } from '../domain/identifier-writes.js';
 import type { IdentifierKey, IdentifierSet } from '../domain/identifiers.js';
-import type { ProfileAddress, ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { InstallationMeta, ProfileAddress, ProfilePatch, ProfileRecord } from '../domain/profile.js';
 import type { AppRules } from '../domain/rules.js';
+import type {
+  AccessGrant,
+  Product,
+  ProfileRevenue,
+  RefundSaverSettings,
+  TransactionRecord,
+  UnknownAccessLevelMode,
+} from '../domain/revenue.js';
+import type { DueAccessChange } from './revenue-queries.js';
 import type { WebhookStore } from './webhook-store.js';
+
+export type { DueAccessChange } from './revenue-queries.js';
 
 
 export interface App {
@@ -28,9 +39,16 @@ export interface KeyOwner {
   appId: string;
 }
 
-/** A profile as the export writes it: the stored record plus the identifiers that are set. */
+/**
+ * A profile as the export writes it: the stored record (its transactions and grants included, in a
+ * fixed order) plus the identifiers that are set, its devices and its Refund Saver settings.
+ */
 export interface ExportedProfile extends ProfileRecord {
   identifiers: Partial<Record<IdentifierKey, string>>;
+  /** Every device of the profile (installation_meta), in device_id order; empty when it has none. */
+  installations: InstallationMeta[];
+  /** The Refund Saver settings the profile set; null when it set none. */
+  refundSaver: RefundSaverSettings | null;
 }
 
 /** A profile that holds a looked-up identifier value. */
@@ -146,8 +164,65 @@ export interface WriteTransaction {
    */
   recordEvent(appId: string, type: EventType, data: EventData, now?: number): Promise<boolean>;
 
+  /** Every transaction and grant of a profile. */
+  revenueOf(appId: string, profileId: string): Promise<ProfileRevenue>;
+  /** The stored transaction with this store and store transaction id, whichever profile holds it. */
+  findTransaction(appId: string, store: string, storeTransactionId: string): Promise<TransactionRecord | null>;
+  /** Inserts a transaction, or replaces the one with the same store and store transaction id. */
+  saveTransaction(appId: string, record: TransactionRecord): Promise<void>;
+  /** Inserts a grant, or replaces the profile's grant of the same access level. */
+  saveGrant(appId: string, grant: AccessGrant): Promise<void>;
+  /** Ends, at `at`, the access every current transaction and grant of the level gives the profile. */
+  endAccess(appId: string, profileId: string, accessLevelId: string, at: number): Promise<void>;
+  /** Notes that the profile has revenue data, so that its reads include it. */
+  markRevenue(appId: string, profileId: string, now: number): Promise<void>;
+  unknownAccessLevelMode(appId: string): Promise<UnknownAccessLevelMode>;
+  accessLevelExists(appId: string, accessLevelId: string): Promise<boolean>;
+  addAccessLevel(appId: string, accessLevelId: string, now: number): Promise<boolean>;
+  product(appId: string, storeProductId: string): Promise<Product | null>;
+  /** US dollars per unit of the currency (1 for USD); null when no rate is set. */
+  usdRate(appId: string, currency: string): Promise<number | null>;
+  refundSaver(appId: string, profileId: string): Promise<RefundSaverSettings | null>;
+  saveRefundSaver(appId: string, profileId: string, settings: RefundSaverSettings, now: number): Promise<void>;
+  /** When the access-level clock looks at this level of the profile again (null: never). */
+  setAccessClock(appId: string, profileId: string, accessLevelId: string, dueAt: number | null): Promise<void>;
+  /** Takes a due entry off the clock; false when another process took it first. */
+  takeAccessClock(due: DueAccessChange): Promise<boolean>;
+
   /** Runs `work` in a savepoint: when it throws, its writes are undone and the error is rethrown. */
   savepoint<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** One transaction count per store and environment, for `crosswalk stats`. */
+export interface TransactionStats {
+  store: string;
+  environment: string;
+  count: number;
+  refunded: number;
+  /** The converted price of the transactions not refunded. */
+  revenueUsd: number;
+}
+
+/** Revenue configuration and reads outside a write: access levels, products, rates, settings. */
+export interface RevenueStore {
+  listAccessLevels(appId: string): Promise<{ id: string; createdAt: number }[]>;
+  /** False when it was configured already. */
+  addAccessLevel(appId: string, accessLevelId: string): Promise<boolean>;
+  removeAccessLevel(appId: string, accessLevelId: string): Promise<boolean>;
+  listProducts(appId: string): Promise<Product[]>;
+  /** Creates or replaces a product; its access level is configured too when it was not. */
+  saveProduct(appId: string, product: Product): Promise<void>;
+  removeProduct(appId: string, storeProductId: string): Promise<boolean>;
+  unknownAccessLevelMode(appId: string): Promise<UnknownAccessLevelMode>;
+  setUnknownAccessLevelMode(appId: string, mode: UnknownAccessLevelMode): Promise<void>;
+  listRates(appId: string): Promise<{ currency: string; usdPerUnit: number; updatedAt: number }[]>;
+  setRate(appId: string, currency: string, usdPerUnit: number): Promise<void>;
+  removeRate(appId: string, currency: string): Promise<boolean>;
+  /** The addressed profile's id and Refund Saver settings (null when it set none); null when not found. */
+  refundSaver(appId: string, address: ProfileAddress): Promise<{ profileId: string; settings: RefundSaverSettings | null } | null>;
+  /** Access levels of any app whose start or end is due at `now`, oldest first. */
+  dueAccessChanges(now: number, limit: number): Promise<DueAccessChange[]>;
+  stats(appId: string): Promise<{ transactions: TransactionStats[]; grants: number }>;
 }
 
 /** How a write transaction is run. */
@@ -206,8 +281,15 @@ export interface Store {
 
   /** Webhook endpoints, the outbox's deliveries and the delivery worker's queue. */
   readonly webhooks: WebhookStore;
+  /** Access levels, products, currency rates and other revenue reads outside a write. */
+  readonly revenue: RevenueStore;
   /** Called after every commit that queued webhook deliveries (for the delivery worker of this process). */
   onDeliveriesQueued(listener: DeliveriesQueuedListener): void;
+  /**
+   * Called after every write transaction that recorded events for delivery, with their number by
+   * type (for metrics; a write that fails after recording an event may still count it).
+   */
+  onEventsRecorded(listener: (counts: ReadonlyMap<string, number>) => void): void;
 
   /**
    * One page of the app's profiles in profile id order, starting after `afterProfileId` (null:

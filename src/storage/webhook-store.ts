@@ -3,7 +3,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { isUuid } from '../domain/formats.js';
 import type { Dialect } from './dialect.js';
 import type { WriteWork } from './group-commit.js';
-import type { DeliveryQueueSignal } from './outbox.js';
+import type { QueuingWork } from './outbox.js';
 import type { EventType } from '../domain/events.js';
 import { type DeliveryQuery, type DeliveryStatus, MAX_ENDPOINTS_PER_APP, type NewEndpoint, secretHint } from '../domain/webhooks.js';
 import { EndpointLimitError } from '../errors.js';
@@ -101,7 +101,7 @@ export interface WebhookStore {
 }
 
 /** Runs a write transaction the way the store does (group commit on SQLite). */
-export type WriteRunner = <T>(work: WriteWork<T>) => Promise<T>;
+export type WriteRunner = <T>(work: QueuingWork<T>) => Promise<T>;
 
 type Db = Kysely<Database>;
 
@@ -120,7 +120,6 @@ function parseEventTypes(json: string): EventType[] {
 export class KyselyWebhookStore implements WebhookStore {
   constructor(
     readonly dialect: Dialect,
-    private readonly queued: DeliveryQueueSignal,
     readonly write: WriteRunner,
   ) {}
 
@@ -231,7 +230,7 @@ export class KyselyWebhookStore implements WebhookStore {
 
   redeliver(appId: string, deliveryId: number): Promise<Delivery | null> {
     const now = Date.now();
-    return this.write(async (trx) => {
+    return this.write(async (trx, queued) => {
       const original = await trx
         .selectFrom('webhook_deliveries as d')
         .innerJoin('webhook_endpoints as ep', (join) => join.onRef('ep.app_id', '=', 'd.app_id').onRef('ep.id', '=', 'd.endpoint_id'))
@@ -247,7 +246,7 @@ export class KyselyWebhookStore implements WebhookStore {
         .returning('seq')
         .executeTakeFirstOrThrow();
       // Wakes this process's worker once the write commits (see KyselyStore.write).
-      this.queued.noteQueued();
+      queued.others++;
       return toDelivery(await this.deliveries(trx).where('d.seq', '=', seq).executeTakeFirstOrThrow());
     });
   }

@@ -6,8 +6,11 @@ import type { ProfileAddress, ProfilePatch } from '../domain/profile.js';
 import type { Dialect } from './dialect.js';
 import { createProfiles, findProfiles, identifierRowsOf, writeIdentifierRows } from './identifier-bulk-queries.js';
 import { appendHistory, currentValues, deleteKeys, otherHolders, readRules, upsertKeys } from './identifier-queries.js';
-import { type DeliveryQueueSignal, recordEvent, subscribedEventTypes } from './outbox.js';
+import { type QueuedDeliveries, recordEvent, subscribedEventTypes } from './outbox.js';
 import { applyPatch, deleteProfileRows, ensureProfileRow, readProfile, selectProfileForWrite } from './profile-queries.js';
+import type { AccessGrant, RefundSaverSettings, TransactionRecord } from '../domain/revenue.js';
+import * as revenue from './revenue-queries.js';
+import type { DueAccessChange } from './revenue-queries.js';
 import type { Database } from './schema.js';
 import type { IdentifierRow, WriteTransaction } from './store.js';
 
@@ -18,7 +21,7 @@ export class KyselyWriteTransaction implements WriteTransaction {
   constructor(
     private readonly trx: Kysely<Database>,
     private readonly dialect: Dialect,
-    private readonly queued: DeliveryQueueSignal,
+    private readonly queued: QueuedDeliveries,
   ) {}
 
   profileForWrite(appId: string, address: ProfileAddress) {
@@ -87,6 +90,66 @@ export class KyselyWriteTransaction implements WriteTransaction {
 
   recordEvent(appId: string, type: EventType, data: EventData, now = Date.now()) {
     return recordEvent(this.trx, this.dialect, this.queued, appId, type, data, now);
+  }
+
+  revenueOf(appId: string, profileId: string) {
+    return revenue.readRevenue(this.trx, appId, profileId);
+  }
+
+  findTransaction(appId: string, store: string, storeTransactionId: string) {
+    return revenue.findTransaction(this.trx, appId, store, storeTransactionId);
+  }
+
+  saveTransaction(appId: string, record: TransactionRecord) {
+    return revenue.saveTransaction(this.trx, appId, record);
+  }
+
+  saveGrant(appId: string, grant: AccessGrant) {
+    return revenue.saveGrant(this.trx, appId, grant);
+  }
+
+  endAccess(appId: string, profileId: string, accessLevelId: string, at: number) {
+    return revenue.endAccess(this.trx, appId, profileId, accessLevelId, at);
+  }
+
+  markRevenue(appId: string, profileId: string, now: number) {
+    return revenue.markRevenue(this.trx, appId, profileId, now);
+  }
+
+  unknownAccessLevelMode(appId: string) {
+    return revenue.unknownAccessLevelMode(this.trx, appId);
+  }
+
+  accessLevelExists(appId: string, accessLevelId: string) {
+    return revenue.accessLevelExists(this.trx, appId, accessLevelId);
+  }
+
+  addAccessLevel(appId: string, accessLevelId: string, now: number) {
+    return revenue.addAccessLevel(this.trx, appId, accessLevelId, now);
+  }
+
+  product(appId: string, storeProductId: string) {
+    return revenue.findProduct(this.trx, appId, storeProductId);
+  }
+
+  usdRate(appId: string, currency: string) {
+    return revenue.usdRate(this.trx, appId, currency);
+  }
+
+  refundSaver(appId: string, profileId: string) {
+    return revenue.readRefundSaver(this.trx, appId, profileId);
+  }
+
+  saveRefundSaver(appId: string, profileId: string, settings: RefundSaverSettings, now: number) {
+    return revenue.saveRefundSaver(this.trx, appId, profileId, settings, now);
+  }
+
+  setAccessClock(appId: string, profileId: string, accessLevelId: string, dueAt: number | null) {
+    return revenue.setClock(this.trx, appId, profileId, accessLevelId, dueAt);
+  }
+
+  takeAccessClock(due: DueAccessChange) {
+    return revenue.takeClock(this.trx, due);
   }
 
   async savepoint<T>(work: () => Promise<T>): Promise<T> {

@@ -51,6 +51,11 @@ export interface WorkerOptions {
   log?: WorkerLog;
   /** How often old deliveries are pruned; default hourly. */
   pruneIntervalMs?: number;
+  /**
+   * Work run at every poll, one run at a time (the access-level clock, which records events the
+   * worker then delivers). Its failures are logged and it runs again at the next poll.
+   */
+  onPoll?: () => Promise<unknown>;
 }
 
 /** What `runOnce()` did: the attempts it made, in claim order. */
@@ -100,6 +105,7 @@ export class DeliveryWorker {
   private running = false;
   private pumping: Promise<void> | undefined;
   private pruning: Promise<unknown> | undefined;
+  private polling: Promise<unknown> | undefined;
   private again = false;
   private timers: NodeJS.Timeout[] = [];
 
@@ -121,7 +127,16 @@ export class DeliveryWorker {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.options.pollIntervalMs, () => this.wake());
+    const onPoll = this.options.onPoll;
+    const poll = () => {
+      if (onPoll) {
+        this.polling ??= onPoll()
+          .catch((error) => this.options.log?.error({ err: error }, 'webhook worker: the work of a poll failed'))
+          .finally(() => (this.polling = undefined));
+      }
+      this.wake();
+    };
+    every(this.options.pollIntervalMs, poll);
     if (this.options.retentionMs > 0) {
       const prune = () => {
         this.pruning ??= this.prune().finally(() => (this.pruning = undefined));
@@ -129,7 +144,7 @@ export class DeliveryWorker {
       every(this.options.pruneIntervalMs ?? HOUR_MS, prune);
       prune();
     }
-    this.wake();
+    poll();
   }
 
   /** Looks for due deliveries now (called after a commit that wrote events). */
@@ -264,7 +279,7 @@ export class DeliveryWorker {
     this.running = false;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await Promise.all([this.pumping, this.pruning]);
+    await Promise.all([this.pumping, this.pruning, this.polling]);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.allSettled([...this.inFlight]), deadline]);
@@ -277,8 +292,14 @@ export class DeliveryWorker {
 }
 
 /** The worker of a server process, as configured, woken by the store after every commit that wrote events. */
-export function createDeliveryWorker(store: Store, settings: WebhookSettings, log?: WorkerLog): DeliveryWorker {
+export function createDeliveryWorker(
+  store: Store,
+  settings: WebhookSettings,
+  log?: WorkerLog,
+  onPoll?: () => Promise<unknown>,
+): DeliveryWorker {
   const worker = new DeliveryWorker(store.webhooks, {
+    ...(onPoll && { onPoll }),
     timeoutMs: settings.timeoutMs,
     pollIntervalMs: settings.pollIntervalMs,
     concurrency: settings.concurrency,

@@ -395,7 +395,7 @@ for (const kind of DATABASES) {
 
       test('a JSON body that is not an object is a 400 non_field_errors', async () => {
         const { headers } = await newProfile();
-        for (const raw of ['[]', '[{"appsflyer_id": "x"}]', '"appsflyer_id"', '42', 'true', 'null']) {
+        for (const raw of ['[1]', '[{"appsflyer_id": "x"}]', '"appsflyer_id"', '42', 'true', 'null']) {
           const res = await setIds(headers, raw);
           assert.equal(res.statusCode, 400, raw);
           assert.deepEqual(res.json(), NOT_OBJECT, raw);

@@ -15,6 +15,7 @@ import {
   IDENTIFIERS_PATH,
   PROFILE_PATH,
   queryRows,
+  subscriptionBody,
   type Tenant,
   type TestContext,
 } from '../helpers.js';
@@ -27,6 +28,7 @@ import {
   snapshot,
 } from './support.js';
 import { DEFAULT_RULES } from '../../src/domain/rules.js';
+import { GRANT_PATH, REFUND_SAVER_PATH, REVOKE_PATH, TRANSACTION_PATH } from '../../src/http/routes/purchase.js';
 
 const KIB = 1024;
 const NO_IDENTIFIER = envelope(400, 'validation_error', ['non_field_errors', 'At least one integration identifier must be provided.']);
@@ -102,7 +104,7 @@ for (const kind of DATABASES) {
       const res = await ctx.app.inject(options);
       assert.ok(res.statusCode < 500, `5xx: ${res.statusCode} ${res.body}`);
       if (res.statusCode >= 400 && request.method !== 'HEAD') {
-        assertEnvelope(res);
+        assertEnvelope(res, '', request.url);
         assertNoInternals(res, request);
       }
       assertPrototypeClean(prototypeBefore);
@@ -298,8 +300,8 @@ for (const kind of DATABASES) {
 
       test('JSON that is not an object, and bodies with no known key', async () => {
         const v = await victim();
-        for (const payload of ['null', '[]', '"appsflyer_id"', '1', 'true', '[{"appsflyer_id":"x"}]']) await refused(setIds(v.headers, payload), NOT_AN_OBJECT);
-        for (const payload of ['{}', '{"unknown":"x"}', '{"APPSFLYER_ID":"x"}', '{"appsflyer_id ":"x"}']) await refused(setIds(v.headers, payload), NO_IDENTIFIER);
+        for (const payload of ['null', '[1]', '"appsflyer_id"', '1', 'true', '[{"appsflyer_id":"x"}]']) await refused(setIds(v.headers, payload), NOT_AN_OBJECT);
+        for (const payload of ['{}', '[]', '{"unknown":"x"}', '{"APPSFLYER_ID":"x"}', '{"appsflyer_id ":"x"}']) await refused(setIds(v.headers, payload), NO_IDENTIFIER);
         await refused({ method: 'POST', url: IDENTIFIERS_PATH, headers: { ...v.headers, 'content-length': '0' } }, NO_IDENTIFIER);
       });
 
@@ -488,6 +490,232 @@ for (const kind of DATABASES) {
       });
     });
 
+    describe('purchases', () => {
+      const NOT_OBJECT = envelope(400, 'validation_error', ['non_field_errors', 'Expected a JSON object.']);
+      const REQUIRED = 'This field is required.';
+      const NOT_A_PRICE = 'Must be a number from 0 to 1000000000000.';
+      const field = (source: string, message: string) => envelope(400, 'validation_error', [source, message]);
+      const noProfile = (message: 'Profile not found' | 'Profile does not exist') =>
+        envelope(400, 'profile_does_not_exist', ['non_field_errors', message]);
+      const post = (url: string, headers: Record<string, string | string[]>, payload: unknown): SentRequest => ({
+        method: 'POST',
+        url,
+        headers,
+        payload: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
+      });
+      const ghost = () => ({ ...a.auth, 'adapty-customer-user-id': `ghost-${randomUUID()}`, 'content-type': 'application/json' });
+
+      /** A subscription period active now, with a transaction id no other test uses. */
+      const subscription = (changes: Record<string, unknown> = {}) => subscriptionBody(`corpus-tx-${++counter}`, changes);
+      /**
+       * Sends `request` and expects a 400 validation_error on exactly `source`, every data table as
+       * it was; or, when `accepted` is given, a 200 that `accepted` checks instead.
+       */
+      async function refusedOn(request: SentRequest, source: string, accepted?: (res: LightMyRequestResponse) => Promise<void>) {
+        const before = await snapshot(ctx.database);
+        const res = await inject(request);
+        if (accepted && res.statusCode === 200) return accepted(res);
+        assert.equal(res.statusCode, 400, `${source}: ${res.body}`);
+        const answer = res.json() as { error_code: string; errors: { source: string }[] };
+        assert.equal(answer.error_code, 'validation_error', res.body);
+        assert.deepEqual(answer.errors.map((item) => item.source), [source], res.body);
+        assert.deepEqual(await snapshot(ctx.database), before, 'a refused request changed the database');
+      }
+      const oneTime = (changes: Record<string, unknown> = {}) => {
+        const { originally_purchased_at: _o, expires_at: _e, renew_status: _r, ...common } = subscription({ purchase_type: 'one_time_purchase' });
+        return { ...common, ...changes };
+      };
+
+      test('set transaction: JSON that is not an object is refused; {}, [] and a body hidden under __proto__ name every field required', async () => {
+        const v = await victim();
+        for (const payload of ['null', '1', '"subscription"', 'true', '[1]', `[${JSON.stringify(subscription())}]`]) {
+          await refused(post(TRANSACTION_PATH, v.headers, payload), NOT_OBJECT);
+        }
+        const required = ['purchase_type', 'store', 'store_product_id', 'store_transaction_id', 'store_original_transaction_id', 'price', 'purchased_at'];
+        const allRequired = envelope(400, 'validation_error', ...required.map((source): [string, string] => [source, REQUIRED]));
+        for (const payload of ['{}', '[]', `{"__proto__":${JSON.stringify(subscription())}}`, `{"constructor":{"prototype":${JSON.stringify(subscription())}}}`]) {
+          await refused(post(TRANSACTION_PATH, v.headers, payload), allRequired);
+        }
+        await refused({ method: 'POST', url: TRANSACTION_PATH, headers: { ...v.headers, 'content-length': '0' } }, allRequired);
+        // A subscription names its own fields too.
+        await refused(
+          post(TRANSACTION_PATH, v.headers, { purchase_type: 'subscription' }),
+          envelope(400, 'validation_error', ...[...required.slice(1), 'originally_purchased_at', 'expires_at', 'renew_status'].map((source): [string, string] => [source, REQUIRED])),
+        );
+        const price = JSON.stringify(subscription()).replace('"value":9.99', '"__proto__":{"value":9.99}');
+        await refused(post(TRANSACTION_PATH, v.headers, price), field('price.value', REQUIRED));
+      });
+
+      test("set transaction: each of the vendor's rules is refused with its own code, on its field, and writes nothing", async () => {
+        const v = await victim();
+        const later = 'Must be later than purchased_at.';
+        const cases: [Record<string, unknown>, string, string, string][] = [
+          [oneTime({ store_original_transaction_id: 'another' }), 'store_transaction_id_error', 'store_transaction_id', 'A one-time purchase must have store_transaction_id equal to store_original_transaction_id.'],
+          [oneTime({ offer: { category: 'introductory', type: 'free_trial' } }), 'one_time_purchase_trial_error', 'offer.type', 'A one-time purchase cannot have a free trial offer.'],
+          [subscription({ offer: { category: 'introductory', type: 'free_trial' } }), 'free_trial_price_error', 'price.value', 'A free trial must have a price of 0.'],
+          [subscription({ is_family_shared: true }), 'family_share_price_error', 'price.value', 'A family-shared purchase must have a price of 0.'],
+          [subscription({ offer: { category: 'promotional', type: 'pay_up_front' } }), 'missing_offer_id', 'offer.id', 'An offer other than introductory needs its id.'],
+          [subscription({ originally_purchased_at: '2024-01-02T00:00:00Z' }), 'originally_purchased_date_error', 'originally_purchased_at', 'Must not be later than purchased_at.'],
+          [subscription({ expires_at: '2024-01-01T00:00:00Z' }), 'expires_date_error', 'expires_at', later],
+          [subscription({ renew_status_changed_at: '2023-12-31T00:00:00Z' }), 'renew_status_changed_date_error', 'renew_status_changed_at', later],
+          [subscription({ billing_issue_detected_at: '2023-12-31T00:00:00Z' }), 'billing_issue_detected_at_date_comparison_error', 'billing_issue_detected_at', later],
+          [subscription({ grace_period_expires_at: '2099-02-01T00:00:00Z' }), 'grace_period_billing_error', 'grace_period_expires_at', 'A grace period needs billing_issue_detected_at.'],
+          [subscription({ billing_issue_detected_at: '2024-01-02T00:00:00Z', grace_period_expires_at: '2098-01-01T00:00:00Z' }), 'grace_period_expires_date_error', 'grace_period_expires_at', 'Must not be earlier than expires_at.'],
+          [subscription({ refunded_at: '2024-01-02T00:00:00Z' }), 'refund_fields_error', 'refunded_at', 'refunded_at and cancellation_reason "refund" must be given together.'],
+          [subscription({ cancellation_reason: 'refund' }), 'refund_fields_error', 'refunded_at', 'refunded_at and cancellation_reason "refund" must be given together.'],
+          [subscription({ refunded_at: '2023-12-31T00:00:00Z', cancellation_reason: 'refund' }), 'refund_date_error', 'refunded_at', later],
+        ];
+        for (const [body, code, source, message] of cases) await refused(post(TRANSACTION_PATH, v.headers, body), envelope(400, code, [source, message]));
+      });
+
+      test('set transaction: field limits and formats, each on its field', async () => {
+        const v = await victim();
+        const tooLong = 'x'.repeat(51);
+        await refused(post(TRANSACTION_PATH, v.headers, subscription({ store_transaction_id: tooLong })), field('store_transaction_id', 'Ensure this field has no more than 50 characters.'));
+        for (const literal of ['1e400', '-1', '-1e-7', '"9.99"', 'null']) {
+          await refused(post(TRANSACTION_PATH, v.headers, JSON.stringify(subscription()).replace('"value":9.99', `"value":${literal}`)), field('price.value', NOT_A_PRICE));
+        }
+        await refused(post(TRANSACTION_PATH, v.headers, subscription({ price: { country: 'XX', currency: 'USD', value: 1 } })), field('price.country', 'Must be a two-letter ISO 3166-1 alpha-2 country code.'));
+        await refused(post(TRANSACTION_PATH, v.headers, subscription({ environment: 'production' })), field('environment', 'Must be one of: Production, Sandbox.'));
+        await refused(post(TRANSACTION_PATH, v.headers, subscription({ purchase_type: 'consumable' })), field('purchase_type', 'Must be one of: one_time_purchase, subscription.'));
+        await refused(post(TRANSACTION_PATH, v.headers, subscription({ store: '' })), field('store', 'Must be a non-empty string.'));
+        for (const date of ['2023-02-29T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01', '1704067200000', 'now']) {
+          await refused(post(TRANSACTION_PATH, v.headers, subscription({ purchased_at: date })), field('purchased_at', 'Must be a date-time such as 2024-01-15T10:30:00Z.'));
+        }
+        await refused(post(TRANSACTION_PATH, v.headers, subscription({ store_product_id: 'a\u0000b' })), field('store_product_id', 'Must not contain the NUL character (U+0000).'));
+        await refused(post(TRANSACTION_PATH, v.headers, subscription({ variation_id: 'v-\ud800' })), field('variation_id', 'Must be valid Unicode text (it holds a lone surrogate).'));
+        // Length is counted in characters: 50 emoji are a transaction id.
+        const emoji = '😀'.repeat(50);
+        const ok = await inject(post(TRANSACTION_PATH, v.headers, subscription({ store_transaction_id: emoji, store_original_transaction_id: emoji })));
+        assert.equal(ok.statusCode, 200, ok.body);
+        assert.equal((ok.json() as { data: { subscriptions: { store_transaction_id: string }[] } }).data.subscriptions[0]!.store_transaction_id, emoji);
+      });
+
+      test('set transaction: sent again it is one transaction; from another profile, or in a currency without a rate, it is refused', async () => {
+        const v = await victim();
+        const body = subscription();
+        for (let i = 0; i < 2; i++) {
+          const res = await inject(post(TRANSACTION_PATH, v.headers, body));
+          assert.equal(res.statusCode, 200, res.body);
+          assert.equal((res.json() as { data: { total_revenue_usd: number } }).data.total_revenue_usd, 9.99);
+        }
+        const rows = await queryRows(ctx.database, `select profile_id from transactions where store_transaction_id = '${body.store_transaction_id}'`);
+        assert.deepEqual(rows.map((row) => row.profile_id), [v.profileId]);
+        const other = await victim();
+        await refused(post(TRANSACTION_PATH, other.headers, body), field('store_transaction_id', 'This transaction is recorded for another profile of this app.'));
+        await refused(
+          post(TRANSACTION_PATH, v.headers, subscription({ price: { country: 'DE', currency: 'EUR', value: 9.99 } })),
+          field('price.currency', 'No exchange rate to USD is set for EUR; set one with `crosswalk revenue rates set` or the currency-rates API.'),
+        );
+      });
+
+      test('date-times the format reads but the calendar cannot hold (offsets of a day or more, years past 9999 in UTC): a field error, never a 5xx', async () => {
+        const v = await victim();
+        const cases: [string, string, Record<string, unknown>][] = [
+          [TRANSACTION_PATH, 'purchased_at', subscription({ purchased_at: '2024-01-01T00:00:00+24:00' })],
+          [TRANSACTION_PATH, 'expires_at', subscription({ expires_at: '2099-01-01T00:00:00+99:99' })],
+          [TRANSACTION_PATH, 'expires_at', subscription({ expires_at: '9999-12-31T23:59:59-23:59' })],
+          [GRANT_PATH, 'expires_at', { access_level_id: 'corpus-gold', expires_at: '2099-01-01T00:00:00+24:00' }],
+          [GRANT_PATH, 'expires_at', { access_level_id: 'corpus-gold', expires_at: '9999-12-31T23:59:59-23:59' }],
+        ];
+        for (const [url, source, body] of cases) await refusedOn(post(url, v.headers, body), source);
+      });
+
+      test("a one-time purchase carrying a subscription's fields, with values no schema checked: ignored or refused on their fields, never a 5xx", async () => {
+        const v = await victim();
+        const cases: [string, Record<string, unknown>][] = [
+          ['expires_at', { expires_at: 'tomorrow' }],
+          ['billing_issue_detected_at', { billing_issue_detected_at: {} }],
+          ['originally_purchased_at', { originally_purchased_at: '' }],
+          ['renew_status', { renew_status: 'yes' }],
+        ];
+        for (const [source, fields] of cases) {
+          const body = oneTime(fields);
+          await refusedOn(post(TRANSACTION_PATH, v.headers, body), source, async () => {
+            const [row] = await queryRows(ctx.database, `select * from transactions where store_transaction_id = '${body.store_transaction_id}'`);
+            assert.equal(row?.[source], null, `${source}: ${JSON.stringify(fields[source])} was stored as ${JSON.stringify(row?.[source])}`);
+          });
+        }
+      });
+
+      test('a price whose dollar value overflows: refused on price.value, or counted as a finite total', async () => {
+        const v = await victim();
+        await refusedOn(post(TRANSACTION_PATH, v.headers, subscription({ price: { country: 'US', currency: 'USD', value: 1e303 } })), 'price.value', async (res) => {
+          const total = (res.json() as { data: { total_revenue_usd: unknown } }).data.total_revenue_usd;
+          assert.ok(typeof total === 'number' && Number.isFinite(total), `total_revenue_usd is ${total}`);
+        });
+      });
+
+      test('grant access level: bad bodies, each on its field', async () => {
+        const v = await victim();
+        await refused(post(GRANT_PATH, v.headers, 'null'), NOT_OBJECT);
+        for (const payload of ['{}', '[]', '{"__proto__":{"access_level_id":"corpus-gold"}}']) await refused(post(GRANT_PATH, v.headers, payload), field('access_level_id', REQUIRED));
+        await refused(post(GRANT_PATH, v.headers, { access_level_id: '' }), field('access_level_id', 'Must be a non-empty string.'));
+        await refused(post(GRANT_PATH, v.headers, { access_level_id: 'x'.repeat(101) }), field('access_level_id', 'Ensure this field has no more than 100 characters.'));
+        await refused(post(GRANT_PATH, v.headers, { access_level_id: 'gold\ud800' }), field('access_level_id', 'Must be valid Unicode text (it holds a lone surrogate).'));
+        await refused(post(GRANT_PATH, v.headers, { access_level_id: 'corpus-gold', starts_at: 'tomorrow' }), field('starts_at', 'Must be a date-time such as 2024-01-15T10:30:00Z, or null.'));
+        await refused(
+          post(GRANT_PATH, v.headers, { access_level_id: 'corpus-gold', starts_at: '2099-01-02T00:00:00Z', expires_at: '2099-01-01T00:00:00Z' }),
+          field('non_field_errors', 'expires_at must be later than starts_at.'),
+        );
+      });
+
+      test("revoke access level: the vendor's refusals, each with its code", async () => {
+        const v = await victim();
+        const granted = await inject(post(GRANT_PATH, v.headers, { access_level_id: 'corpus-gold', expires_at: '2099-01-01T00:00:00Z' }));
+        assert.equal(granted.statusCode, 200, granted.body);
+        await refused(post(REVOKE_PATH, v.headers, { access_level_id: 'corpus-none' }), envelope(400, 'paid_access_level_does_not_exist', ['non_field_errors', 'Paid access level `corpus-none` does not exist']));
+        await refused(post(REVOKE_PATH, (await victim()).headers, { access_level_id: 'corpus-gold' }), envelope(400, 'profile_paid_access_level_does_not_exist', ['non_field_errors', 'The profile has no access level `corpus-gold`']));
+        await refused(post(REVOKE_PATH, v.headers, { access_level_id: 'corpus-gold', revoke_at: '2020-01-01T00:00:00Z' }), envelope(400, 'value_error', [null, 'Must be greater than the current time or null']));
+        await refused(
+          post(REVOKE_PATH, v.headers, { access_level_id: 'corpus-gold', revoke_at: '2099-06-01T00:00:00Z' }),
+          envelope(400, 'revocation_date_more_than_expiration_date', ['revoke_at', 'Must not be later than the access level expires.']),
+        );
+        for (const payload of ['{}', '{"revoke_at":null}']) await refused(post(REVOKE_PATH, v.headers, payload), field('access_level_id', REQUIRED));
+      });
+
+      test('Refund Saver settings: bad bodies, each on its field', async () => {
+        const v = await victim();
+        for (const payload of ['{}', '[]', '{"consent":null,"custom_preference":null}', '{"__proto__":{"consent":true}}']) {
+          await refused(post(REFUND_SAVER_PATH, v.headers, payload), field('non_field_errors', 'Set consent, custom_preference, or both.'));
+        }
+        await refused(post(REFUND_SAVER_PATH, v.headers, '[1]'), NOT_OBJECT);
+        await refused(post(REFUND_SAVER_PATH, v.headers, { consent: 'yes' }), field('consent', 'Must be a boolean or null.'));
+        await refused(
+          post(REFUND_SAVER_PATH, v.headers, { consent: 1, custom_preference: 'maybe' }),
+          envelope(400, 'validation_error', ['custom_preference', 'Must be one of: grant, no_preference, decline.'], ['consent', 'Must be a boolean or null.']),
+        );
+      });
+
+      test('a profile that does not exist is a 400 profile_does_not_exist on every purchase route, and nothing is created', async () => {
+        await refused(post(TRANSACTION_PATH, ghost(), subscription()), noProfile('Profile not found'));
+        await refused(post(GRANT_PATH, ghost(), { access_level_id: 'corpus-gold' }), noProfile('Profile not found'));
+        await refused(post(REVOKE_PATH, ghost(), { access_level_id: 'corpus-gold' }), noProfile('Profile not found'));
+        await refused({ method: 'GET', url: REFUND_SAVER_PATH, headers: ghost() }, noProfile('Profile does not exist'));
+        await refused(post(REFUND_SAVER_PATH, ghost(), { consent: true }), noProfile('Profile does not exist'));
+        const { 'adapty-customer-user-id': _cuid, ...byId } = ghost();
+        await refused(post(TRANSACTION_PATH, { ...byId, 'adapty-profile-id': randomUUID() }, subscription()), noProfile('Profile not found'));
+      });
+
+      test('headers, media types, UTF-8 and size on every purchase route: answered before the body is looked at, nothing written', async () => {
+        const v = await victim();
+        const media = envelope(415, 'unsupported_media_type', ['non_field_errors', 'Unsupported media type: send the body as application/json.']);
+        const { 'adapty-customer-user-id': _cuid, ...anonymous } = v.headers;
+        const noAddress = field('non_field_errors', 'Provide the adapty-customer-user-id header, the adapty-profile-id header, or both.');
+        const bodies: [string, unknown][] = [[TRANSACTION_PATH, subscription()], [GRANT_PATH, { access_level_id: 'corpus-gold' }], [REVOKE_PATH, { access_level_id: 'corpus-gold' }], [REFUND_SAVER_PATH, { consent: true }]];
+        for (const [url, body] of bodies) {
+          await refused(post(url, { ...v.headers, 'adapty-customer-user-id': [v.cuid, v.cuid] }, body), field('adapty-customer-user-id', ONCE));
+          await refused(post(url, { ...anonymous, 'adapty-profile-id': 'not-a-uuid' }, body), field('adapty-profile-id', 'Must be a valid UUID.'));
+          await refused(post(url, anonymous, body), noAddress);
+          await refused(post(url, { ...v.headers, 'content-type': 'text/plain' }, body), media);
+          await refused(post(url, v.headers, Buffer.concat([Buffer.from('{"access_level_id":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])), NOT_UTF8);
+          await refused(post(url, v.headers, padded(JSON.stringify(body), 64 * KIB + 1)), TOO_LARGE);
+        }
+        await refused({ method: 'GET', url: REFUND_SAVER_PATH, headers: { ...v.headers, 'adapty-customer-user-id': [v.cuid, 'other'] } }, field('adapty-customer-user-id', ONCE));
+        await refused({ method: 'GET', url: REFUND_SAVER_PATH, headers: anonymous }, noAddress);
+      });
+    });
+
     describe('real HTTP', () => {
       const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
 
@@ -520,7 +748,7 @@ for (const kind of DATABASES) {
       });
 
       test('a path whose percent-encoding does not decode is answered in the envelope', async () => {
-        for (const path of [`${PROFILE_PATH}%`, `${IDENTIFIERS_PATH}%E0%A4%A`, '/api/v2/server-side-api/%ff/']) {
+        for (const path of [`${PROFILE_PATH}%`, `${IDENTIFIERS_PATH}%E0%A4%A`, `${REFUND_SAVER_PATH}%zz`, '/api/v2/server-side-api/%ff/']) {
           const res = await rawHttp(port, head([`GET ${path} HTTP/1.1`, 'Host: x', 'Connection: close', `Authorization: ${a.auth.authorization}`, 'adapty-customer-user-id: x']));
           assert.equal(res.status, 400, `${path}: ${res.status} ${res.body}`);
           const body = assertEnvelope({ statusCode: res.status, body: res.body, headers: res.headers }, path);

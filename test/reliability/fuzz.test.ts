@@ -14,12 +14,15 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { IDENTIFIER_KEYS } from '../../src/domain/identifiers.js';
 import { ATTRIBUTE_NAMES, INSTALLATION_FIELDS } from '../../src/domain/profile.js';
+import { CANCELLATION_REASONS, OFFER_CATEGORIES, OFFER_TYPES } from '../../src/domain/revenue.js';
+import { GRANT_PATH, REFUND_SAVER_PATH, REVOKE_PATH, TRANSACTION_PATH } from '../../src/http/routes/purchase.js';
 import {
   createTestContext,
   DATABASES,
   IDENTIFIERS_PATH,
   PROFILE_PATH,
   send,
+  subscriptionBody,
   type Tenant,
   type TestContext,
 } from '../helpers.js';
@@ -28,6 +31,7 @@ import {
   assertNoInternals,
   assertPrototypeClean,
   prototypeKeys,
+  PURCHASE_PATHS,
   type SentRequest,
   snapshot,
   SnapshotReader,
@@ -36,7 +40,7 @@ import {
 
 const SEED = /^-?\d+$/.test(process.env.CROSSWALK_FUZZ_SEED ?? '') ? Number(process.env.CROSSWALK_FUZZ_SEED) : 20_260_611;
 /** Generated requests per property; the properties together send well over 1,000 per database. */
-const RUNS = { identifiers: 700, profiles: 700, headers: 350, bodies: 350, paths: 250, nul: 60, urls: 30, crosswalk: 400 } as const;
+const RUNS = { identifiers: 700, profiles: 700, headers: 350, bodies: 350, paths: 250, nul: 60, urls: 30, crosswalk: 400, purchases: 600 } as const;
 const MIN_REQUESTS = 1000;
 /** Batches of concurrent requests (4 to 12 each) in the `concurrent` property. */
 const CONCURRENT_BATCHES = 60;
@@ -221,6 +225,174 @@ const nulBody = fc.oneof(
 );
 
 // ---------------------------------------------------------------------------------------------
+// Purchase bodies: a valid transaction, grant, revocation or Refund Saver body, often with some
+// fields replaced by a generated value (a key given again wins, as JSON.parse keeps the last one),
+// one left out, or hostile keys added. Transaction ids come from a small pool, so that transactions
+// are sent again (the same one: updated) and by another profile (refused).
+
+/** Date-times: real ones in the past and the future, and every edge the format allows or nearly allows. */
+const dateTimeText = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+      .map((date) => JSON.stringify(date.toISOString())),
+  },
+  {
+    // Accepted by the format, each in its own way: no offset, a space or lower case, nine decimals,
+    // an offset without a colon, the ends of the calendar, offsets of a day or more.
+    weight: 3,
+    arbitrary: s(
+      fc.constantFrom(
+        '2024-01-01T00:00:00', '2024-01-01 10:00:00', '2024-01-01t00:00:00z', '2024-06-01T12:00:00+05:30',
+        '2024-06-01T12:00:00.123456789-0800', '2024-02-29T00:00:00Z', '0001-01-01T00:00:00Z', '9999-12-31T23:59:59-23:59',
+        '2024-01-01T00:00:00+24:00', '2024-01-01T00:00:00+99:99', '2099-01-01T00:00:00Z',
+      ),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: s(fc.constantFrom('2023-02-29T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2016-12-31T23:59:60Z', '2024-01-01', '1704067200000', '', 'now')),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('null', '1704067200000', 'true', '{}') },
+  { weight: 1, arbitrary: valueText },
+);
+const nullableText = (text: fc.Arbitrary<string>) => fc.oneof({ weight: 4, arbitrary: s(text) }, { weight: 1, arbitrary: fc.constant('null') }, { weight: 1, arbitrary: valueText });
+const storeText = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('app_store', 'play_store', 'stripe', 'paddle', 'my_store') },
+  { weight: 1, arbitrary: nastyString },
+);
+const productText = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('monthly', 'yearly', 'coins') }, { weight: 1, arbitrary: nastyString });
+const transactionIdText = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('tx-1', 'tx-2', 'tx-3', 'tx-4') },
+  { weight: 2, arbitrary: fc.uuid() },
+  { weight: 1, arbitrary: fc.constantFrom('x'.repeat(50), 'x'.repeat(51), '😀'.repeat(50), '😀'.repeat(51), ' tx-1', '') },
+  { weight: 1, arbitrary: nastyString },
+);
+const priceText = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(
+        s(fc.oneof({ weight: 6, arbitrary: fc.constant('US') }, { weight: 1, arbitrary: fc.constantFrom('us', 'DE', 'XX', 'USA', '', 'U1') })),
+        s(fc.oneof({ weight: 6, arbitrary: fc.constant('USD') }, { weight: 1, arbitrary: fc.constantFrom('usd', 'EUR', 'XXX', 'US$', '') })),
+        fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom('0', '0.99', '9.99', '4999') },
+          { weight: 2, arbitrary: numberText },
+          { weight: 1, arbitrary: fc.constantFrom('1e300', '1e303', '1.7976931348623157e308', '-0', '1e-400') },
+          { weight: 1, arbitrary: valueText },
+        ),
+      )
+      .map(([country, currency, value]) => `{"country":${country},"currency":${currency},"value":${value}}`),
+  },
+  { weight: 1, arbitrary: valueText },
+);
+const offerText = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...OFFER_CATEGORIES, 'nope'), fc.constantFrom(...OFFER_TYPES, 'nope'), fc.oneof(fc.constant(''), fc.constantFrom(',"id":"offer-1"', ',"id":null', ',"id":""', ',"id":7')))
+      .map(([category, type, id]) => `{"category":"${category}","type":"${type}"${id}}`),
+  },
+  { weight: 2, arbitrary: fc.constant('null') },
+  { weight: 1, arbitrary: valueText },
+);
+
+/** A generated value for each field of a transaction. */
+const TRANSACTION_VALUES: Record<string, fc.Arbitrary<string>> = {
+  purchase_type: s(fc.constantFrom('subscription', 'one_time_purchase', 'consumable', '')),
+  store: s(storeText),
+  environment: s(fc.constantFrom('Production', 'Sandbox', 'production', '')),
+  store_product_id: s(productText),
+  store_base_plan_id: nullableText(fc.constantFrom('p1m', '')),
+  store_transaction_id: s(transactionIdText),
+  store_original_transaction_id: s(transactionIdText),
+  is_family_shared: fc.constantFrom('true', 'false', '"true"', 'null'),
+  price: priceText,
+  purchased_at: dateTimeText,
+  variation_id: nullableText(nastyString),
+  offer: offerText,
+  refunded_at: dateTimeText,
+  cancellation_reason: fc.oneof(s(fc.constantFrom(...CANCELLATION_REASONS, 'nope')), fc.constant('null')),
+  originally_purchased_at: dateTimeText,
+  expires_at: dateTimeText,
+  renew_status: fc.constantFrom('true', 'false', 'null', '"yes"'),
+  renew_status_changed_at: dateTimeText,
+  billing_issue_detected_at: dateTimeText,
+  grace_period_expires_at: dateTimeText,
+};
+
+const HOSTILE_KEYS = fc.constantFrom('__proto__', 'constructor', 'prototype', 'polluted', 'purchase_id', 'profile_id', 'price_usd', 'access_level_id');
+
+/**
+ * Valid pairs (from `base`), then: one key left out (sometimes), generated values for some known
+ * fields, and hostile or unknown keys. JSON.parse keeps the last of a key given twice.
+ */
+function variedObject(base: fc.Arbitrary<[string, string][]>, values: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<string> {
+  const names = Object.keys(values);
+  const override = fc.constantFrom(...names).chain((name) => fc.tuple(fc.constant(name), values[name]!));
+  return fc
+    .tuple(
+      base,
+      fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat({ max: 20 }) }),
+      fc.oneof({ weight: 3, arbitrary: fc.constant([] as [string, string][]) }, { weight: 4, arbitrary: fc.array(override, { minLength: 1, maxLength: 3 }) }),
+      fc.oneof({ weight: 6, arbitrary: fc.constant([] as [string, string][]) }, { weight: 1, arbitrary: fc.array(fc.tuple(fc.oneof(HOSTILE_KEYS, keyText), valueText), { minLength: 1, maxLength: 2 }) }),
+    )
+    .map(([pairs, drop, changes, extra]) => {
+      const kept = drop < 0 ? pairs : pairs.filter((_, i) => i !== drop % pairs.length);
+      return `{${[...kept, ...changes, ...extra].map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',')}}`;
+    });
+}
+
+/** A valid transaction, as pairs: a subscription period active now, or a one-time purchase. */
+const validTransaction: fc.Arbitrary<[string, string][]> = fc
+  .tuple(fc.boolean(), transactionIdText, fc.constantFrom('monthly', 'yearly', 'coins'), fc.constantFrom('app_store', 'play_store', 'my_store'), fc.constantFrom('0.99', '9.99', '0'))
+  .map(([subscription, id, product, store, value]) => {
+    const common: [string, string][] = [
+      ['purchase_type', JSON.stringify(subscription ? 'subscription' : 'one_time_purchase')],
+      ['store', JSON.stringify(store)],
+      ['store_product_id', JSON.stringify(product)],
+      ['store_transaction_id', JSON.stringify(id)],
+      ['store_original_transaction_id', JSON.stringify(id)],
+      ['price', `{"country":"US","currency":"USD","value":${value}}`],
+      ['purchased_at', '"2024-01-01T00:00:00Z"'],
+    ];
+    if (!subscription) return common;
+    return [...common, ['originally_purchased_at', '"2024-01-01T00:00:00Z"'], ['expires_at', '"2099-01-01T00:00:00Z"'], ['renew_status', 'true']];
+  });
+
+const accessLevelText = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('premium', 'gold', 'vip') },
+  { weight: 1, arbitrary: fc.constantFrom('', ' ', 'premium ', 'x'.repeat(100), 'x'.repeat(101), '__proto__') },
+  { weight: 1, arbitrary: nastyString },
+);
+const accessLevelValue = s(accessLevelText);
+/** An access level id, then some of the optional pairs. */
+const accessLevelBase = (optional: [string, string][]) =>
+  fc.tuple(accessLevelValue, fc.subarray(optional)).map(([level, rest]): [string, string][] => [['access_level_id', level], ...rest]);
+
+const transactionBodyText = variedObject(validTransaction, TRANSACTION_VALUES);
+const grantBodyText = variedObject(
+  accessLevelBase([['starts_at', '"2024-01-01T00:00:00Z"'], ['expires_at', '"2099-01-01T00:00:00Z"']]),
+  { access_level_id: accessLevelValue, starts_at: dateTimeText, expires_at: dateTimeText },
+);
+const revokeBodyText = variedObject(accessLevelBase([['revoke_at', '"2098-01-01T00:00:00Z"']]), { access_level_id: accessLevelValue, revoke_at: dateTimeText });
+const refundSaverBodyText = variedObject(
+  fc.subarray([['consent', 'true'], ['custom_preference', '"grant"']] as [string, string][], { minLength: 1 }),
+  {
+    consent: fc.oneof(fc.constantFrom('true', 'false', 'null', '"true"', '0'), valueText),
+    custom_preference: fc.oneof(s(fc.constantFrom('grant', 'no_preference', 'decline', 'maybe', 'GRANT')), fc.constant('null'), valueText),
+  },
+);
+const purchaseBodyText = fc.oneof(transactionBodyText, grantBodyText, revokeBodyText, refundSaverBodyText);
+
+/** NUL characters in each stored text of the purchase bodies, the rest valid. */
+const nulTransactionBody = fc
+  .tuple(validTransaction, fc.constantFrom('store', 'store_product_id', 'store_transaction_id', 'store_original_transaction_id', 'variation_id', 'store_base_plan_id'), nulString)
+  .map(([pairs, field, value]) => `{${[...pairs, [field, JSON.stringify(value)]].map(([key, text]) => `${JSON.stringify(key)}:${text}`).join(',')}}`);
+const nulAccessLevelBody = nulString.map((value) => JSON.stringify({ access_level_id: value }));
+
+// ---------------------------------------------------------------------------------------------
 // Raw bodies: bytes that are not UTF-8, nesting, size, duplicate keys, extreme numbers.
 
 const INVALID_UTF8: readonly number[][] = [
@@ -387,6 +559,8 @@ const extraHeaders = fc.array(
 );
 
 const identifierPath = fc.constantFrom(IDENTIFIERS_PATH, IDENTIFIERS_PATH.slice(0, -1), `${IDENTIFIERS_PATH}?__proto__[polluted]=1`, `${IDENTIFIERS_PATH}?a=1&a=2`);
+const purchasePathOf = (path: string) => fc.constantFrom(path, path.slice(0, -1), `${path}?__proto__[polluted]=1`, `${path}?a=1&a=2`);
+const purchasePath = fc.oneof(...PURCHASE_PATHS.map(purchasePathOf));
 const profilePath = fc.constantFrom(PROFILE_PATH, PROFILE_PATH.slice(0, -1), `${PROFILE_PATH}?constructor[prototype][polluted]=1`, `${PROFILE_PATH}?x=%zz`);
 
 /** The /crosswalk/v1 routes: lookup and history with generated query strings, batch with generated items. */
@@ -457,15 +631,15 @@ const anyPath = fc.oneof(
   { weight: 3, arbitrary: fc.array(pathSegment, { minLength: 1, maxLength: 4 }).map((parts) => `/api/v2/server-side-api/${parts.join('/')}`) },
   { weight: 2, arbitrary: fc.array(pathSegment, { minLength: 0, maxLength: 4 }).map((parts) => `/${parts.join('/')}`) },
   { weight: 2, arbitrary: fc.constantFrom('/healthz', '/readyz', '/healthz/', '/readyz?x=1', '/', '//', '/api/v2/server-side-api/', '/crosswalk/v1/', '/api/v2/server-side-api/purchase/stripe/token/validate/', '/api/v2/server-side-api/profile/../profile/') },
-  { weight: 2, arbitrary: fc.oneof(profilePath, identifierPath) },
-  { weight: 1, arbitrary: fc.tuple(fc.oneof(profilePath, identifierPath), pathSegment).map(([p, extra]) => `${p}${extra}`) },
+  { weight: 2, arbitrary: fc.oneof(profilePath, identifierPath, purchasePath) },
+  { weight: 1, arbitrary: fc.tuple(fc.oneof(profilePath, identifierPath, purchasePath), pathSegment).map(([p, extra]) => `${p}${extra}`) },
 );
 
 /** Percent-encodings that do not decode (bad hex, cut short, not UTF-8): a property of their own. */
 const BAD_ENCODINGS = ['%', '%z', '%zz', '%E0%A4%A', '%ff', '%c0%af', '%ed%a0%80', '%%', '%u0041'];
 const malformedPath = fc
   .tuple(
-    fc.constantFrom(PROFILE_PATH, IDENTIFIERS_PATH, '/', '/healthz/', '/api/v2/server-side-api/', '/nothing/'),
+    fc.constantFrom(PROFILE_PATH, IDENTIFIERS_PATH, ...PURCHASE_PATHS, '/', '/healthz/', '/api/v2/server-side-api/', '/nothing/'),
     fc.constantFrom(...BAD_ENCODINGS),
     fc.constantFrom('', 'x', '/'),
   )
@@ -530,7 +704,25 @@ function requestArb(keys: Keys, shape: Shape): fc.Arbitrary<SentRequest> {
 const optionalBody = (body: fc.Arbitrary<string | Buffer>) =>
   fc.oneof({ weight: 8, arbitrary: body.map((b): string | Buffer | undefined => b) }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant('') });
 
-function shapes(): Record<keyof typeof RUNS, Shape> {
+/** Mostly `main`, now and then another method. */
+const mostly = (...main: string[]) => fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...main) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PATCH', 'DELETE', 'PUT', 'HEAD') });
+/** Mostly `body`, now and then a NUL character in a stored text. */
+const withNul = (body: fc.Arbitrary<string>, nul: fc.Arbitrary<string>) => fc.oneof({ weight: 10, arbitrary: body }, { weight: 1, arbitrary: nul });
+
+/** One shape per purchase route, so that each route gets its own bodies. */
+const purchaseShapes = (): Shape[] => [
+  { path: purchasePathOf(TRANSACTION_PATH), method: mostly('POST'), body: optionalBody(withNul(transactionBodyText, nulTransactionBody)), chaos: false },
+  { path: purchasePathOf(GRANT_PATH), method: mostly('POST'), body: optionalBody(withNul(grantBodyText, nulAccessLevelBody)), chaos: false },
+  { path: purchasePathOf(REVOKE_PATH), method: mostly('POST'), body: optionalBody(withNul(revokeBodyText, nulAccessLevelBody)), chaos: false },
+  { path: purchasePathOf(REFUND_SAVER_PATH), method: mostly('POST', 'GET'), body: optionalBody(refundSaverBodyText), chaos: false },
+];
+
+/** A property's requests: of one shape, or of one of several, picked evenly. */
+function shapesArb(keys: Keys, shape: Shape | Shape[]): fc.Arbitrary<SentRequest> {
+  return Array.isArray(shape) ? fc.oneof(...shape.map((one) => requestArb(keys, one))) : requestArb(keys, shape);
+}
+
+function shapes(): Record<keyof typeof RUNS, Shape | Shape[]> {
   return {
     identifiers: {
       path: identifierPath,
@@ -545,13 +737,13 @@ function shapes(): Record<keyof typeof RUNS, Shape> {
       chaos: false,
     },
     headers: {
-      path: fc.oneof(profilePath, identifierPath),
+      path: fc.oneof(profilePath, identifierPath, purchasePath),
       method: fc.constantFrom(...API_METHODS),
-      body: optionalBody(fc.oneof(identifierBodyText, profileBodyText)),
+      body: optionalBody(fc.oneof(identifierBodyText, profileBodyText, purchaseBodyText)),
       chaos: true,
     },
     bodies: {
-      path: fc.oneof(profilePath, identifierPath),
+      path: fc.oneof(profilePath, identifierPath, purchasePath),
       method: fc.constantFrom('POST', 'POST', 'PATCH', 'DELETE', 'GET'),
       body: rawBody.map((b): string | Buffer | undefined => b),
       chaos: false,
@@ -559,7 +751,7 @@ function shapes(): Record<keyof typeof RUNS, Shape> {
     paths: {
       path: anyPath,
       method: anyMethod,
-      body: optionalBody(fc.oneof(identifierBodyText, profileBodyText, rawBody)),
+      body: optionalBody(fc.oneof(identifierBodyText, profileBodyText, purchaseBodyText, rawBody)),
       chaos: true,
     },
     nul: {
@@ -580,6 +772,7 @@ function shapes(): Record<keyof typeof RUNS, Shape> {
       body: optionalBody(identifierBodyText),
       chaos: false,
     },
+    purchases: purchaseShapes(),
   };
 }
 
@@ -648,6 +841,40 @@ const PROFILE_KEYS = [
   'access_levels', 'app_id', 'custom_attributes', 'customer_user_id', 'non_subscriptions', 'profile_id', 'segment_hash',
   'subscriptions', 'timestamp', 'total_revenue_usd',
 ];
+const STORE_KEYS = ['store', 'store_base_plan_id', 'store_original_transaction_id', 'store_product_id', 'store_transaction_id'];
+const RENEWAL_KEYS = ['billing_issue_detected_at', 'cancellation_reason', 'expires_at', 'is_in_grace_period', 'renewal_cancelled_at'];
+/** The keys of the profile's purchase objects, sorted. */
+const PURCHASE_OBJECT_KEYS = {
+  access_levels: [...STORE_KEYS, ...RENEWAL_KEYS, 'access_level_id', 'is_active', 'is_lifetime', 'offer', 'originally_purchased_at', 'purchased_at', 'starts_at'].sort(),
+  subscriptions: [...STORE_KEYS, ...RENEWAL_KEYS, 'environment', 'is_active', 'offer', 'originally_purchased_at', 'purchased_at'].sort(),
+  non_subscriptions: [...STORE_KEYS, 'environment', 'is_consumable', 'is_refund', 'purchase_id', 'purchased_at'].sort(),
+} as const;
+/** How every date-time is answered. */
+const ANSWERED_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const TIME_KEYS = new Set(['starts_at', 'purchased_at', 'originally_purchased_at', 'expires_at', 'renewal_cancelled_at', 'billing_issue_detected_at']);
+
+/** The `data` of a profile answer: its exact keys, and purchase objects of their exact shapes. */
+function assertProfileData(body: unknown, label: string): void {
+  assert.deepEqual(Object.keys(body as object), ['data'], label);
+  const data = (body as { data: Record<string, unknown> }).data;
+  assert.deepEqual(Object.keys(data).sort(), PROFILE_KEYS, label);
+  assert.match(String(data.segment_hash), /^[0-9a-f]{16}$/, label);
+  const total = data.total_revenue_usd;
+  assert.ok(typeof total === 'number' && Number.isFinite(total) && total >= 0, `total_revenue_usd is ${total}${label}`);
+  assert.equal(Math.round(total * 100) / 100, total, `total_revenue_usd is not in cents${label}`);
+  for (const list of ['access_levels', 'subscriptions', 'non_subscriptions'] as const) {
+    for (const item of data[list] as Record<string, unknown>[]) {
+      assert.deepEqual(Object.keys(item).sort(), PURCHASE_OBJECT_KEYS[list], `${list} item keys${label}`);
+      for (const [key, value] of Object.entries(item)) {
+        if (TIME_KEYS.has(key) && value !== null) assert.match(String(value), ANSWERED_TIME, `${list}.${key} is ${JSON.stringify(value)}${label}`);
+      }
+    }
+  }
+  const custom = data.custom_attributes as { key: string; value: unknown }[];
+  assert.ok(custom.length <= 30, `more than 30 custom attributes${label}`);
+  const keys = custom.map((c) => c.key);
+  assert.deepEqual(keys, [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)), `custom attributes not sorted by key${label}`);
+}
 
 /** A 2xx answer has the route's exact shape (for the routes whose path is plainly recognisable). */
 function assertSuccessShape(request: SentRequest, res: LightMyRequestResponse, label: string): void {
@@ -667,16 +894,18 @@ function assertSuccessShape(request: SentRequest, res: LightMyRequestResponse, l
       return;
     }
     assert.equal(res.statusCode, 200, label);
-    const data = (body as { data: Record<string, unknown> }).data;
-    assert.deepEqual(Object.keys(body as object), ['data'], label);
-    assert.deepEqual(Object.keys(data).sort(), PROFILE_KEYS, label);
-    assert.match(String(data.segment_hash), /^[0-9a-f]{16}$/, label);
-    assert.equal(data.total_revenue_usd, 0, label);
-    assert.deepEqual([data.access_levels, data.subscriptions, data.non_subscriptions], [[], [], []], label);
-    const custom = data.custom_attributes as { key: string; value: unknown }[];
-    assert.ok(custom.length <= 30, `more than 30 custom attributes${label}`);
-    const keys = custom.map((c) => c.key);
-    assert.deepEqual(keys, [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)), `custom attributes not sorted by key${label}`);
+    assertProfileData(body, label);
+  } else if ([TRANSACTION_PATH, GRANT_PATH, REVOKE_PATH].some((purchase) => path === purchase.slice(0, -1))) {
+    assert.equal(res.statusCode, 200, label);
+    assertProfileData(body, label);
+  } else if (path === REFUND_SAVER_PATH.slice(0, -1)) {
+    assert.equal(res.statusCode, 200, label);
+    const { profile_id, settings } = body as { profile_id: string; settings: Record<string, unknown> };
+    assert.deepEqual(Object.keys(body as object), ['profile_id', 'settings'], label);
+    assert.match(profile_id, /^[0-9a-f-]{36}$/, label);
+    assert.deepEqual(Object.keys(settings), ['consent', 'custom_preference'], label);
+    assert.equal(typeof settings.consent, 'boolean', label);
+    assert.ok(['grant', 'no_preference', 'decline'].includes(String(settings.custom_preference)), label);
   } else if (path === IDENTIFIERS_PATH.slice(0, -1)) {
     assert.equal(res.statusCode, 200, label);
     if (request.method === 'POST') assert.equal(res.body, '', label);
@@ -737,6 +966,11 @@ for (const kind of DATABASES) {
       await make(a, { 'adapty-profile-id': PID.a2, 'adapty-customer-user-id': 'fz-b' }, body);
       await make(a, { 'adapty-profile-id': PID.a3 }, body);
       await make(b, { 'adapty-profile-id': PID.b1, 'adapty-customer-user-id': 'fz-b' }, body);
+      // Something to revoke, to send again and to take from another profile: a grant and a transaction.
+      const grant = await send(ctx.app, 'POST', GRANT_PATH, { ...a, 'adapty-profile-id': PID.a1 }, { access_level_id: 'gold', expires_at: '2099-01-01T00:00:00Z' });
+      assert.equal(grant.statusCode, 200, grant.body);
+      const transaction = await send(ctx.app, 'POST', TRANSACTION_PATH, { ...a, 'adapty-profile-id': PID.a2 }, subscriptionBody('tx-1'));
+      assert.equal(transaction.statusCode, 200, transaction.body);
     }
 
     before(async () => {
@@ -783,7 +1017,7 @@ for (const kind of DATABASES) {
       baseline = now;
       assert.ok(res.statusCode < 500, `5xx answer${label}`);
       if (request.method !== 'HEAD' && res.statusCode >= 400) {
-        assertEnvelope(res, label);
+        assertEnvelope(res, label, request.url);
         assertNoInternals(res, request);
       }
       if (request.method !== 'HEAD' && res.statusCode < 300) assertSuccessShape(request, res, label);
@@ -806,7 +1040,7 @@ for (const kind of DATABASES) {
         });
         try {
           await fc.assert(
-            fc.asyncProperty(requestArb(keys, all[name]), async (request) => {
+            fc.asyncProperty(shapesArb(keys, all[name]), async (request) => {
               await exchange(request);
             }),
             { seed: SEED + index, numRuns: RUNS[name] },

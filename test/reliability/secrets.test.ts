@@ -21,7 +21,7 @@ import {
   type TestContext,
   type TestDatabase,
 } from '../helpers.js';
-import { assertEnvelope, assertNoInternals, databaseUrl, snapshot, startCapturedServer } from './support.js';
+import { addressingsOf, assertEnvelope, assertNoInternals, databaseUrl, snapshot, startCapturedServer } from './support.js';
 
 /** Every row of every table of the database, as text. */
 async function everyRow(database: TestDatabase): Promise<string> {
@@ -238,17 +238,10 @@ for (const kind of DATABASES) {
         { method: 'GET', path: IDENTIFIERS_PATH, code: 'profile_not_found' },
       ] as const;
 
-      const addressings = (v: { cuid: string; profileId: string }): { name: string; headers: Record<string, string> }[] => [
-        { name: 'profile id', headers: { 'adapty-profile-id': v.profileId } },
-        { name: 'profile id in upper case', headers: { 'adapty-profile-id': v.profileId.toUpperCase() } },
-        { name: 'customer user id', headers: { 'adapty-customer-user-id': v.cuid } },
-        { name: 'both', headers: { 'adapty-profile-id': v.profileId, 'adapty-customer-user-id': v.cuid } },
-      ];
-
       for (const route of ROUTES) {
         test(`${route.method} ${route.path === PROFILE_PATH ? 'profile' : 'identifiers'}: 404 ${route.code}, and nothing changes`, async () => {
           const v = await victim();
-          for (const addressing of addressings(v)) {
+          for (const addressing of addressingsOf(v)) {
             const before = await snapshot(ctx.database);
             const res = await send(ctx.app, route.method, route.path, { ...intruder.auth, ...addressing.headers }, 'body' in route ? route.body : undefined);
             assert.equal(res.statusCode, 404, `${addressing.name}: ${res.body}`);
@@ -269,7 +262,7 @@ for (const kind of DATABASES) {
           const snap = await snapshot(ctx.database);
           return Object.fromEntries(Object.entries(snap).map(([table, rows]) => [table, (rows as { app_id: string }[]).filter((row) => row.app_id === owner.appId)]));
         };
-        for (const addressing of addressings(v)) {
+        for (const addressing of addressingsOf(v)) {
           const before = await ownerRows();
           const res = await send(ctx.app, 'POST', PROFILE_PATH, { ...intruder.auth, ...addressing.headers }, { first_name: 'Intruder', custom_attributes: [{ key: 'x', value: 1 }] });
           assert.equal(res.statusCode, 200, `${addressing.name}: ${res.body}`);

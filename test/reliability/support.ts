@@ -8,13 +8,25 @@ import { once } from 'node:events';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { ERROR_STATUS } from '../../src/errors.js';
+import { ERROR_STATUS, type ErrorCode } from '../../src/errors.js';
+import { GRANT_PATH, REFUND_SAVER_PATH, REVOKE_PATH, TRANSACTION_PATH } from '../../src/http/routes/purchase.js';
 import { queryRows, type TestDatabase } from '../helpers.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /** The tables a rejected request must leave alone. */
-export const DATA_TABLES = ['profiles', 'custom_attributes', 'installations', 'integration_identifiers', 'identifier_history'] as const;
+export const DATA_TABLES = [
+  'profiles',
+  'custom_attributes',
+  'installations',
+  'integration_identifiers',
+  'identifier_history',
+  'transactions',
+  'access_grants',
+  'paid_access_levels',
+  'access_level_clock',
+  'refund_saver_settings',
+] as const;
 
 const ORDER: Record<(typeof DATA_TABLES)[number], string> = {
   profiles: 'app_id, id',
@@ -22,7 +34,22 @@ const ORDER: Record<(typeof DATA_TABLES)[number], string> = {
   installations: 'app_id, profile_id, device_id',
   integration_identifiers: 'app_id, profile_id, key',
   identifier_history: 'seq',
+  transactions: 'app_id, store, store_transaction_id',
+  access_grants: 'app_id, profile_id, access_level_id',
+  paid_access_levels: 'app_id, id',
+  access_level_clock: 'app_id, profile_id, access_level_id',
+  refund_saver_settings: 'app_id, profile_id',
 };
+
+/** The purchase and Refund Saver routes, which answer a missing profile 400 (see purchaseProfileNotFound). */
+export const PURCHASE_PATHS = [TRANSACTION_PATH, GRANT_PATH, REVOKE_PATH, REFUND_SAVER_PATH] as const;
+
+/** The status `code` has on `url`: the catalogue's, except where an operation answers it otherwise. */
+function statusOf(code: ErrorCode, url: string | undefined): number {
+  const path = url?.split('?')[0]!.replace(/\/*$/, '/');
+  if (code === 'profile_does_not_exist' && PURCHASE_PATHS.some((purchase) => purchase === path)) return 400;
+  return ERROR_STATUS[code];
+}
 
 export type Snapshot = Record<string, unknown[]>;
 
@@ -155,8 +182,11 @@ export function assertNoInternals(answer: Answer, request?: SentRequest): void {
   }
 }
 
-/** The exact error envelope: no other keys, non-empty lists, a catalogued code matching the status. */
-export function assertEnvelope(answer: Answer, context = ''): Record<string, unknown> {
+/**
+ * The exact error envelope: no other keys, non-empty lists, a catalogued code matching the status
+ * (the status it has on `url`, when given).
+ */
+export function assertEnvelope(answer: Answer, context = '', url?: string): Record<string, unknown> {
   const where = `${context} ${answer.statusCode} ${JSON.stringify(answer.body.slice(0, 300))}`;
   let body: unknown;
   try {
@@ -171,7 +201,7 @@ export function assertEnvelope(answer: Answer, context = ''): Record<string, unk
   assert.equal(typeof record.error_code, 'string', `error_code:${where}`);
   const code = record.error_code as string;
   assert.ok(Object.hasOwn(ERROR_STATUS, code), `error_code "${code}" is not in the catalogue:${where}`);
-  assert.equal(ERROR_STATUS[code as keyof typeof ERROR_STATUS], answer.statusCode, `error_code "${code}" belongs to another status:${where}`);
+  assert.equal(statusOf(code as ErrorCode, url), answer.statusCode, `error_code "${code}" belongs to another status:${where}`);
   assert.ok(Array.isArray(record.errors) && record.errors.length > 0, `errors must be a non-empty list:${where}`);
   for (const item of record.errors as unknown[]) {
     assert.ok(typeof item === 'object' && item !== null && !Array.isArray(item), `error item:${where}`);
@@ -197,6 +227,16 @@ export function assertPrototypeClean(before: readonly string[]): void {
   for (const name of ['polluted', 'appsflyer_id', 'first_name', 'isAdmin', 'x']) {
     assert.equal(probe[name], undefined, `Object.prototype.${name} was set`);
   }
+}
+
+/** Every way to name one profile in the headers: by profile id (as sent and in upper case), by customer user id, by both. */
+export function addressingsOf(profile: { cuid: string; profileId: string }): { name: string; headers: Record<string, string> }[] {
+  return [
+    { name: 'profile id', headers: { 'adapty-profile-id': profile.profileId } },
+    { name: 'profile id in upper case', headers: { 'adapty-profile-id': profile.profileId.toUpperCase() } },
+    { name: 'customer user id', headers: { 'adapty-customer-user-id': profile.cuid } },
+    { name: 'both', headers: { 'adapty-profile-id': profile.profileId, 'adapty-customer-user-id': profile.cuid } },
+  ];
 }
 
 /** The DATABASE_URL the real server process is started with. */

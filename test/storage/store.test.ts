@@ -19,7 +19,7 @@ for (const kind of DATABASES) {
       const runs = await Promise.all(Array.from({ length: 4 }, () => runCliProcess(['--database-url', url, 'migrate'])));
       for (const run of runs) assert.equal(run.code, 0, run.stderr);
       const applied = await queryRows(database, 'select name from kysely_migration');
-      assert.deepEqual(applied.map((row) => row.name), ['0001_core', '0002_history_and_rules', '0003_webhooks']);
+      assert.deepEqual(applied.map((row) => row.name), ['0001_core', '0002_history_and_rules', '0003_webhooks', '0004_revenue']);
     } finally {
       await database.drop();
     }
@@ -195,6 +195,49 @@ for (const kind of DATABASES) {
       await Promise.all(keys.map((key) => services.identifiers.set(appId, { profileId }, new Map([[key, `v-${key}`]]), ACTOR)));
       const ids = await store.getIdentifiers(appId, { profileId });
       for (const key of keys) assert.equal(ids?.[key], `v-${key}`);
+    });
+
+    test('transactions: one per store and id, replaced when saved again; access ends; the profile skips the revenue read until it has any', async () => {
+      const { profileId } = await services.profiles.ensure(appId, { customerUserId: 'buyer' }, { attributes: {} });
+      assert.deepEqual((await store.findProfile(appId, { profileId }))!.revenue, { transactions: [], grants: [] });
+      const now = Date.now();
+      const record = {
+        profileId, purchaseId: randomUUID(), purchaseType: 'subscription' as const, store: 'app_store', storeProductId: 'monthly',
+        storeBasePlanId: null, storeTransactionId: 't-1', storeOriginalTransactionId: 't-1', environment: 'Production' as const,
+        isFamilyShared: false, price: { country: 'US', currency: 'USD', value: 4.99 }, priceUsd: 4.99, purchasedAt: now - 1000,
+        originallyPurchasedAt: now - 1000, expiresAt: now + 86_400_000, renewStatus: true, renewStatusChangedAt: null,
+        billingIssueDetectedAt: null, gracePeriodExpiresAt: null, variationId: null, offer: { category: 'promotional' as const, type: 'pay_up_front' as const, id: 'o-1' },
+        refundedAt: null, cancellationReason: null, accessLevelId: 'premium', isConsumable: false, accessEndsAt: null, createdAt: now, updatedAt: now,
+      };
+      await store.write(async (tx) => {
+        await tx.saveTransaction(appId, record);
+        await tx.saveTransaction(appId, { ...record, renewStatus: false, updatedAt: now + 1 });
+        await tx.markRevenue(appId, profileId, now);
+        await tx.saveGrant(appId, { profileId, accessLevelId: 'vip', startsAt: null, expiresAt: null, accessEndsAt: null, grantedAt: now });
+        await tx.endAccess(appId, profileId, 'premium', now + 5000);
+      });
+      const { revenue } = (await store.findProfile(appId, { profileId }))!;
+      assert.deepEqual(revenue.transactions, [{ ...record, renewStatus: false, updatedAt: now + 1, accessEndsAt: now + 5000 }]);
+      assert.deepEqual(revenue.grants, [{ profileId, accessLevelId: 'vip', startsAt: null, expiresAt: null, accessEndsAt: null, grantedAt: now }]);
+      const found = await store.write((tx) => tx.findTransaction(appId, 'app_store', 't-1'));
+      assert.equal(found?.profileId, profileId);
+      assert.equal(await store.write((tx) => tx.findTransaction(appId, 'play_store', 't-1')), null);
+      // Another app never sees it.
+      const other = (await store.createApp('contract-other')).id;
+      assert.equal(await store.write((tx) => tx.findTransaction(other, 'app_store', 't-1')), null);
+      assert.equal(await services.profiles.delete(appId, { profileId }), true);
+      assert.equal(await store.write((tx) => tx.findTransaction(appId, 'app_store', 't-1')), null);
+    });
+
+    // Plans are SQLite's: without statistics it would rather walk the app by a key that starts with app_id.
+    if (kind === 'sqlite') test('a profile\'s revenue is read by its key range, a transaction by its store id (plans pinned)', async () => {
+      const plan = async (sql: string) => (await queryRows(database, `explain query plan ${sql}`)).map((row) => String(row.detail)).join(' | ');
+      assert.match(await plan("select * from transactions where app_id = 'a' and profile_id = 'p'"), /USING PRIMARY KEY \(app_id=\? AND profile_id=\?\)/);
+      assert.match(await plan("select * from access_grants where app_id = 'a' and profile_id = 'p'"), /USING PRIMARY KEY \(app_id=\? AND profile_id=\?\)/);
+      assert.match(
+        await plan("select * from transactions where app_id = 'a' and store = 's' and store_transaction_id = 't'"),
+        /USING INDEX transactions_store_id_uq \(app_id=\? AND store=\? AND store_transaction_id=\?\)/,
+      );
     });
   });
 }

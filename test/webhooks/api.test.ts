@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestContext, DATABASES, envelope, IDENTIFIERS_PATH, PROFILE_PATH, queryRows, send, type Tenant, type TestContext } from '../helpers.js';
+import { ALL_EVENT_TYPES as ALL_TYPES } from './support.js';
 
 const BASE = '/crosswalk/v1/webhooks/';
 const ENDPOINTS = `${BASE}endpoints/`;
 const DELIVERIES = `${BASE}deliveries/`;
-const ALL_TYPES = ['profile.created', 'profile.updated', 'profile.deleted', 'integration_identifiers.updated'];
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const BAD_URL = 'Enter an absolute http:// or https:// URL.';

@@ -4,9 +4,8 @@ import { KyselyStore } from '../../src/storage/kysely-store.js';
 import { createServices } from '../../src/services/index.js';
 import { createTestDatabase, DATABASES, type TestDatabase } from '../helpers.js';
 import { runCliProcess } from '../process-helpers.js';
-import { databaseUrl } from './support.js';
+import { ALL_EVENT_TYPES as ALL_TYPES, databaseUrl } from './support.js';
 
-const ALL_TYPES = ['profile.created', 'profile.updated', 'profile.deleted', 'integration_identifiers.updated'];
 
 for (const kind of DATABASES) {
   describe(`crosswalk webhooks (${kind})`, () => {

@@ -1,6 +1,19 @@
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TestDatabase } from '../helpers.js';
+import type { TestContext as NodeTestContext } from 'node:test';
+import { DeliveryWorker } from '../../src/webhooks/worker.js';
+import { createTestContext, send, type Tenant, type TestContext, type TestDatabase } from '../helpers.js';
+
+/** Every event type, written out here (not read from the product): what an endpoint subscribes to by default. */
+export const ALL_EVENT_TYPES = [
+  'profile.created',
+  'profile.updated',
+  'profile.deleted',
+  'integration_identifiers.updated',
+  'transaction.recorded',
+  'access_level.updated',
+];
 
 /** One request the receiver got. */
 export interface Receipt {
@@ -106,4 +119,34 @@ export class ManualClock {
 
 export function databaseUrl(database: TestDatabase): string {
   return database.config.kind === 'sqlite' ? `sqlite:${database.config.file}` : database.config.url;
+}
+
+/** An app whose tenant has one endpoint at a real receiver, and a delivery worker woken by every commit. */
+export interface DeliveringApp {
+  ctx: TestContext;
+  tenant: Tenant;
+  receiver: Receiver;
+  /** The endpoint as added (id, secret, ...). */
+  endpoint: Record<string, unknown>;
+}
+
+/**
+ * Starts a DeliveringApp on a database of its own (a worker takes the due deliveries of every app),
+ * stopped and removed when the test ends. `endpointBody` adds to the endpoint's url (event_types...).
+ */
+export async function startDeliveringApp(t: NodeTestContext, kind: 'sqlite' | 'postgres', endpointBody: Record<string, unknown> = {}): Promise<DeliveringApp> {
+  const ctx = await createTestContext(kind);
+  const receiver = await startReceiver();
+  const worker = new DeliveryWorker(ctx.store.webhooks, { timeoutMs: 2_000, pollIntervalMs: 60_000, concurrency: 8, retentionMs: 0 });
+  t.after(async () => {
+    await worker.stop(0);
+    await receiver.close();
+    await ctx.close();
+  });
+  const tenant = await ctx.newTenant();
+  const added = await send(ctx.app, 'POST', '/crosswalk/v1/webhooks/endpoints/', tenant.auth, { url: receiver.url, ...endpointBody });
+  assert.equal(added.statusCode, 201, added.body);
+  ctx.store.onDeliveriesQueued(() => worker.wake());
+  worker.start();
+  return { ctx, tenant, receiver, endpoint: added.json().data };
 }

@@ -7,6 +7,7 @@ import {
 import type {
   BatchItemResult,
   BatchResult,
+  GrantAccessLevelRequest,
   IdentifierBatchItem,
   IdentifierHistoryEntry,
   IdentifierHistoryPage,
@@ -17,13 +18,21 @@ import type {
   Platform,
   Profile,
   ProfileAddress,
+  ProfileRefundSaverSettings,
   ProfileRequest,
+  RefundSaverSettingsRequest,
+  RevokeAccessLevelRequest,
+  TransactionRequest,
 } from './types.js';
 
 /** The path prefix of Adapty's server-side API v2, served by Crosswalk at the same place. */
 export const API_PREFIX = '/api/v2/server-side-api';
 const PROFILE_PATH = `${API_PREFIX}/profile/`;
 const IDENTIFIERS_PATH = `${API_PREFIX}/integration/profile/set/integration-identifiers/`;
+const TRANSACTION_PATH = `${API_PREFIX}/purchase/set/transaction/`;
+const GRANT_PATH = `${API_PREFIX}/purchase/profile/grant/access-level/`;
+const REVOKE_PATH = `${API_PREFIX}/purchase/profile/revoke/access-level/`;
+const REFUND_SAVER_PATH = `${API_PREFIX}/purchase/profile/refund-saver/settings/`;
 /** The path prefix of Crosswalk's own operations, which Adapty does not have. */
 export const CROSSWALK_PREFIX = '/crosswalk/v1';
 const LOOKUP_PATH = `${CROSSWALK_PREFIX}/integration-identifiers/lookup/`;
@@ -184,20 +193,17 @@ export class CrosswalkClient {
    * and a customer user id, the customer user id is attached to that profile.
    */
   async createProfile(address: ProfileAddress, body: ProfileRequest = {}, options: ProfileWriteOptions = {}): Promise<Profile> {
-    const answer = await this.call({ method: 'POST', path: PROFILE_PATH, address, body, platform: options.platform });
-    return (answer as { data: Profile }).data;
+    return this.profileAnswer({ method: 'POST', path: PROFILE_PATH, address, body, platform: options.platform });
   }
 
   /** The profile; `CrosswalkNotFoundError` (`profile_does_not_exist`) when there is none. */
   async getProfile(address: ProfileAddress): Promise<Profile> {
-    const answer = await this.call({ method: 'GET', path: PROFILE_PATH, address });
-    return (answer as { data: Profile }).data;
+    return this.profileAnswer({ method: 'GET', path: PROFILE_PATH, address });
   }
 
   /** Changes the fields given (`null` clears one) and returns the profile. */
   async updateProfile(address: ProfileAddress, body: ProfileRequest, options: ProfileWriteOptions = {}): Promise<Profile> {
-    const answer = await this.call({ method: 'PATCH', path: PROFILE_PATH, address, body, platform: options.platform });
-    return (answer as { data: Profile }).data;
+    return this.profileAnswer({ method: 'PATCH', path: PROFILE_PATH, address, body, platform: options.platform });
   }
 
   /** Deletes the profile with its identifiers, attributes and devices. */
@@ -216,6 +222,45 @@ export class CrosswalkClient {
   /** All 16 identifiers of the profile, `null` where unset. */
   async getIntegrationIdentifiers(address: ProfileAddress): Promise<IntegrationIdentifiers> {
     return (await this.call({ method: 'GET', path: IDENTIFIERS_PATH, address })) as IntegrationIdentifiers;
+  }
+
+  /**
+   * Records a transaction (a one-time purchase or a subscription period) and returns the profile
+   * with its access levels, subscriptions, purchases and revenue. Idempotent: the same `store`
+   * and `store_transaction_id` again updates that transaction, and its revenue counts once.
+   * `CrosswalkTransactionError` when a rule on its fields is broken; `CrosswalkNotFoundError`
+   * (400 `profile_does_not_exist`) when there is no such profile.
+   */
+  async setTransaction(address: ProfileAddress, transaction: TransactionRequest): Promise<Profile> {
+    return this.profileAnswer({ method: 'POST', path: TRANSACTION_PATH, address, body: transaction });
+  }
+
+  /**
+   * Gives the profile an access level without a transaction: from now or `starts_at`, until
+   * `expires_at` or for life. A new grant of the same level replaces the earlier one. Returns the profile.
+   */
+  async grantAccessLevel(address: ProfileAddress, grant: GrantAccessLevelRequest): Promise<Profile> {
+    return this.profileAnswer({ method: 'POST', path: GRANT_PATH, address, body: grant });
+  }
+
+  /**
+   * Ends an access level now, or at `revoke_at`, whatever gives it; a later transaction or grant
+   * gives it again. Returns the profile. `CrosswalkAccessLevelError` for a level the app or the
+   * profile does not have, or a `revoke_at` after it expires; `CrosswalkValidationError`
+   * (`value_error`) for a `revoke_at` in the past.
+   */
+  async revokeAccessLevel(address: ProfileAddress, revoke: RevokeAccessLevelRequest): Promise<Profile> {
+    return this.profileAnswer({ method: 'POST', path: REVOKE_PATH, address, body: revoke });
+  }
+
+  /** The profile's Refund Saver settings (`false` and `no_preference` when it set none). */
+  async getRefundSaverSettings(address: ProfileAddress): Promise<ProfileRefundSaverSettings> {
+    return (await this.call({ method: 'GET', path: REFUND_SAVER_PATH, address })) as ProfileRefundSaverSettings;
+  }
+
+  /** Changes the settings given (one or both; `null` keeps a setting) and returns them as they now stand. */
+  async setRefundSaverSettings(address: ProfileAddress, settings: RefundSaverSettingsRequest): Promise<ProfileRefundSaverSettings> {
+    return (await this.call({ method: 'POST', path: REFUND_SAVER_PATH, address, body: settings })) as ProfileRefundSaverSettings;
   }
 
   /**
@@ -264,6 +309,11 @@ export class CrosswalkClient {
       failed: number;
     };
     return { results: answer.data.map(batchItemResult), succeeded: answer.succeeded, failed: answer.failed };
+  }
+
+  /** Sends one request whose answer is a profile in `data`, and returns the profile. */
+  private async profileAnswer(call: Call): Promise<Profile> {
+    return ((await this.call(call)) as { data: Profile }).data;
   }
 
   /** Sends one request and returns the parsed success body (undefined when empty). */

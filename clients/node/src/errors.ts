@@ -17,8 +17,53 @@ export type KnownErrorCode =
   | 'headers_too_large'
   | 'internal_error'
   | 'service_unavailable'
+  /** 400 from `revokeAccessLevel`: `revoke_at` is not in the future. */
+  | 'value_error'
+  | TransactionErrorCode
+  | AccessLevelErrorCode
   /** The answer was not an error envelope (e.g. an HTML page from a proxy). */
   | 'unknown';
+
+/**
+ * 400 from `setTransaction`: the transaction breaks one of the vendor's rules on its fields (one
+ * code per answer, the first rule broken; the item's `source` names the field).
+ */
+export type TransactionErrorCode =
+  /** A one-time purchase whose `store_transaction_id` differs from its `store_original_transaction_id`. */
+  | 'store_transaction_id_error'
+  /** A one-time purchase with a free trial offer. */
+  | 'one_time_purchase_trial_error'
+  /** A free trial whose price is not 0. */
+  | 'free_trial_price_error'
+  /** A family-shared purchase whose price is not 0. */
+  | 'family_share_price_error'
+  /** An offer other than introductory without its id. */
+  | 'missing_offer_id'
+  /** `originally_purchased_at` later than `purchased_at`. */
+  | 'originally_purchased_date_error'
+  /** `expires_at` not later than `purchased_at`. */
+  | 'expires_date_error'
+  /** `renew_status_changed_at` not later than `purchased_at`. */
+  | 'renew_status_changed_date_error'
+  /** `billing_issue_detected_at` not later than `purchased_at`. */
+  | 'billing_issue_detected_at_date_comparison_error'
+  /** `grace_period_expires_at` without `billing_issue_detected_at`. */
+  | 'grace_period_billing_error'
+  /** `grace_period_expires_at` earlier than `expires_at`. */
+  | 'grace_period_expires_date_error'
+  /** `refunded_at` without `cancellation_reason: 'refund'`, or the other way round. */
+  | 'refund_fields_error'
+  /** `refunded_at` not later than `purchased_at`. */
+  | 'refund_date_error';
+
+/** 400 from the access level operations. */
+export type AccessLevelErrorCode =
+  /** The app has no such access level (revoke; grant and transactions too when the app refuses unknown ones). */
+  | 'paid_access_level_does_not_exist'
+  /** Revoke: the profile never had this access level. */
+  | 'profile_paid_access_level_does_not_exist'
+  /** Revoke: `revoke_at` is later than the access level expires. */
+  | 'revocation_date_more_than_expiration_date';
 
 /** A known code, or any other string a server may send. */
 export type ErrorCode = KnownErrorCode | (string & {});
@@ -39,9 +84,29 @@ export interface ErrorResponse {
 }
 
 const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['profile_does_not_exist', 'profile_not_found']);
-const VALIDATION_CODES: ReadonlySet<string> = new Set(['validation_error', 'parse_error']);
+const VALIDATION_CODES: ReadonlySet<string> = new Set(['validation_error', 'parse_error', 'value_error']);
 const AUTH_CODES: ReadonlySet<string> = new Set(['not_authenticated', 'unauthorized']);
 const CONFLICT_CODES: ReadonlySet<string> = new Set(['identifier_conflict']);
+const TRANSACTION_CODES: ReadonlySet<string> = new Set<TransactionErrorCode>([
+  'store_transaction_id_error',
+  'one_time_purchase_trial_error',
+  'free_trial_price_error',
+  'family_share_price_error',
+  'missing_offer_id',
+  'originally_purchased_date_error',
+  'expires_date_error',
+  'renew_status_changed_date_error',
+  'billing_issue_detected_at_date_comparison_error',
+  'grace_period_billing_error',
+  'grace_period_expires_date_error',
+  'refund_fields_error',
+  'refund_date_error',
+]);
+const ACCESS_LEVEL_CODES: ReadonlySet<string> = new Set<AccessLevelErrorCode>([
+  'paid_access_level_does_not_exist',
+  'profile_paid_access_level_does_not_exist',
+  'revocation_date_more_than_expiration_date',
+]);
 
 /**
  * The server answered with an error. Subclasses name the common cases; anything else is a
@@ -76,11 +141,27 @@ export class CrosswalkError extends Error {
   }
 }
 
-/** 404 `profile_does_not_exist` (profile operations) or `profile_not_found` (identifier operations). */
+/**
+ * `profile_does_not_exist` (404 from the profile operations, 400 from the purchase and Refund
+ * Saver operations, as Adapty answers them) or 404 `profile_not_found` (identifier operations).
+ */
 export class CrosswalkNotFoundError extends CrosswalkError {}
 
-/** 400 `validation_error` or `parse_error`: see `errors` for the fields and headers at fault. */
+/**
+ * 400 `validation_error` or `parse_error`: see `errors` for the fields and headers at fault; or
+ * `value_error`, a value the operation cannot take now (a `revoke_at` in the past).
+ */
 export class CrosswalkValidationError extends CrosswalkError {}
+
+/** 400 from `setTransaction`: the transaction breaks a rule; `errorCode` names which, the item's `source` the field. */
+export class CrosswalkTransactionError extends CrosswalkError {
+  declare readonly errorCode: TransactionErrorCode;
+}
+
+/** 400 from the access level operations: an access level the app or the profile does not have, or a `revoke_at` too late. */
+export class CrosswalkAccessLevelError extends CrosswalkError {
+  declare readonly errorCode: AccessLevelErrorCode;
+}
 
 /** 401 `not_authenticated` (no usable key) or `unauthorized` (unknown or revoked key). */
 export class CrosswalkAuthError extends CrosswalkError {}
@@ -141,5 +222,7 @@ export function errorFromResponse(response: ErrorResponse): CrosswalkError {
   if (VALIDATION_CODES.has(code)) return new CrosswalkValidationError(response, code, items);
   if (AUTH_CODES.has(code)) return new CrosswalkAuthError(response, code, items);
   if (CONFLICT_CODES.has(code)) return new CrosswalkConflictError(response, code, items);
+  if (TRANSACTION_CODES.has(code)) return new CrosswalkTransactionError(response, code, items);
+  if (ACCESS_LEVEL_CODES.has(code)) return new CrosswalkAccessLevelError(response, code, items);
   return new CrosswalkError(response, code, items);
 }

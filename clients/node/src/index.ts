@@ -1,4 +1,4 @@
-/** Typed client for Crosswalk and Adapty's server-side API: profiles and integration identifiers. */
+/** Typed client for Crosswalk and Adapty's server-side API: profiles, purchases and integration identifiers. */
 export { API_PREFIX, CROSSWALK_PREFIX, CrosswalkClient, DEFAULT_TIMEOUT_MS } from './client.js';
 export type {
   CrosswalkClientOptions,
@@ -7,25 +7,31 @@ export type {
   ProfileWriteOptions,
 } from './client.js';
 export {
+  CrosswalkAccessLevelError,
   CrosswalkAuthError,
   CrosswalkConflictError,
   CrosswalkError,
   CrosswalkNetworkError,
   CrosswalkNotFoundError,
   CrosswalkTimeoutError,
+  CrosswalkTransactionError,
   CrosswalkValidationError,
 } from './errors.js';
-export type { ErrorCode, ErrorItem, KnownErrorCode } from './errors.js';
+export type { AccessLevelErrorCode, ErrorCode, ErrorItem, KnownErrorCode, TransactionErrorCode } from './errors.js';
 export { IDENTIFIER_KEYS } from './types.js';
 export type {
+  AccessLevel,
   AttStatus,
   BatchItemFailure,
   BatchItemResult,
   BatchItemSuccess,
   BatchResult,
+  CancellationReason,
   CustomAttribute,
   CustomAttributeInput,
+  Environment,
   Gender,
+  GrantAccessLevelRequest,
   IdentifierBatchItem,
   IdentifierHistoryEntry,
   IdentifierHistoryKind,
@@ -36,9 +42,26 @@ export type {
   InstallationMeta,
   IntegrationIdentifiers,
   IntegrationIdentifiersUpdate,
+  NonSubscription,
+  Offer,
+  OfferCategory,
+  OfferInput,
+  OfferType,
+  OneTimePurchaseTransaction,
   Platform,
+  Price,
   Profile,
   ProfileAddress,
+  ProfileRefundSaverSettings,
   ProfileRequest,
+  PurchaseType,
+  RefundPreference,
+  RefundSaverSettings,
+  RefundSaverSettingsRequest,
+  RevokeAccessLevelRequest,
   Store,
+  Subscription,
+  SubscriptionTransaction,
+  TransactionRequest,
+  TransactionStore,
 } from './types.js';

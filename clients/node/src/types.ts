@@ -1,5 +1,5 @@
 /**
- * The wire types of Adapty's server-side API for profiles and integration identifiers, as
+ * The wire types of Adapty's server-side API for profiles, purchases and integration identifiers, as
  * Crosswalk serves them, and of Crosswalk's own identifier operations (`/crosswalk/v1/`). Field
  * names are the wire names (snake_case), so a value can be sent or read as it is.
  */
@@ -92,13 +92,13 @@ export interface ProfileRequest {
   installation_meta?: InstallationMeta | null;
 }
 
-/** The `data` object of a profile answer. */
+/** The `data` object of a profile answer (of the profile and the purchase operations). */
 export interface Profile {
   app_id: string;
   /** The profile's UUID, in lower case. */
   profile_id: string;
   customer_user_id: string | null;
-  /** Always 0 on Crosswalk, which does not handle purchases. */
+  /** Production transactions that are not refunded, in US dollars, rounded to cents. */
   total_revenue_usd: number;
   /** Changes whenever the profile's attributes change. */
   segment_hash: string;
@@ -106,13 +106,210 @@ export interface Profile {
   timestamp: number;
   /** Sorted by key on Crosswalk. */
   custom_attributes: CustomAttribute[];
-  /** Always empty on Crosswalk; Adapty's access level objects otherwise. */
-  access_levels: Record<string, unknown>[];
-  /** Always empty on Crosswalk; Adapty's subscription objects otherwise. */
-  subscriptions: Record<string, unknown>[];
-  /** Always empty on Crosswalk; Adapty's purchase objects otherwise. */
-  non_subscriptions: Record<string, unknown>[];
+  /** One per access level the profile has or had, active or not; sorted by id on Crosswalk. */
+  access_levels: AccessLevel[];
+  /** The latest transaction of each subscription. */
+  subscriptions: Subscription[];
+  /** Every one-time purchase, newest first. */
+  non_subscriptions: NonSubscription[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Purchases: transactions, access levels and Refund Saver settings. Times are RFC 3339 date-times
+// (`2024-01-15T10:30:00Z`; one without an offset is read as UTC); answers give them in UTC with
+// milliseconds (`2024-01-15T10:30:00.000Z`).
+
+/** What a transaction is: a one-time purchase or a period of a subscription. */
+export type PurchaseType = 'one_time_purchase' | 'subscription';
+
+/** Where a transaction happened; `Production` when left out. Only production revenue counts. */
+export type Environment = 'Production' | 'Sandbox';
+
+/** The stores Adapty names; any other non-empty text is a store of your own. */
+export type TransactionStore = 'app_store' | 'play_store' | 'stripe' | 'paddle' | (string & {});
+
+/** Why a purchase ended. `refund` goes with `refunded_at`; `adapty_revoked` is answered for a revoked access level. */
+export type CancellationReason =
+  | 'billing_error'
+  | 'cancelled_by_developer'
+  | 'new_subscription_replace'
+  | 'price_increase'
+  | 'product_was_not_available'
+  | 'refund'
+  | 'unknown'
+  | 'upgraded'
+  | 'voluntarily_cancelled'
+  | 'adapty_revoked';
+
+export type OfferCategory = 'introductory' | 'promotional' | 'offer_code' | 'win_back';
+export type OfferType = 'free_trial' | 'pay_as_you_go' | 'pay_up_front';
+
+/** An offer applied to a purchase, as answered. */
+export interface Offer {
+  category: OfferCategory;
+  type: OfferType;
+  id: string | null;
+}
+
+/** An offer in a transaction: its id is required unless the category is `introductory`. */
+export interface OfferInput {
+  category: OfferCategory;
+  type: OfferType;
+  id?: string | null;
+}
+
+/** What the user paid, in the store's currency. */
+export interface Price {
+  /** ISO 3166-1 alpha-2, e.g. `US`. */
+  country: string;
+  /** ISO 4217, e.g. `USD`. On Crosswalk, a production price in another currency needs an exchange rate set on the server. */
+  currency: string;
+  /** Zero or more. */
+  value: number;
+}
+
+/** The fields both kinds of transaction have. */
+interface TransactionFields {
+  store: TransactionStore;
+  /** Default `Production`. */
+  environment?: Environment;
+  store_product_id: string;
+  /** Google Play base plan; a Crosswalk extension (Adapty does not take it). */
+  store_base_plan_id?: string | null;
+  /**
+   * At most 50 characters. With `store`, it is the transaction: sent again, the same transaction
+   * is updated (its revenue counts once), never recorded twice.
+   */
+  store_transaction_id: string;
+  store_original_transaction_id: string;
+  /** Default false; a family-shared purchase has a price of 0. */
+  is_family_shared?: boolean;
+  price: Price;
+  purchased_at: string;
+  variation_id?: string | null;
+  /** A free trial has a price of 0. */
+  offer?: OfferInput | null;
+  /** Given with `cancellation_reason: 'refund'`, and only then; the revenue then no longer counts. */
+  refunded_at?: string | null;
+  cancellation_reason?: CancellationReason | null;
+}
+
+/** A one-time purchase: its `store_transaction_id` equals its `store_original_transaction_id`. */
+export interface OneTimePurchaseTransaction extends TransactionFields {
+  purchase_type: 'one_time_purchase';
+}
+
+/** One period of a subscription. */
+export interface SubscriptionTransaction extends TransactionFields {
+  purchase_type: 'subscription';
+  /** Not later than `purchased_at`. */
+  originally_purchased_at: string;
+  /** Later than `purchased_at`. */
+  expires_at: string;
+  /** Whether it renews at `expires_at`. */
+  renew_status: boolean;
+  renew_status_changed_at?: string | null;
+  billing_issue_detected_at?: string | null;
+  /** Needs `billing_issue_detected_at`; not earlier than `expires_at`. */
+  grace_period_expires_at?: string | null;
+}
+
+/** The body of `setTransaction`, by `purchase_type`. */
+export type TransactionRequest = OneTimePurchaseTransaction | SubscriptionTransaction;
+
+/** The body of `grantAccessLevel`. */
+export interface GrantAccessLevelRequest {
+  access_level_id: string;
+  /** When access starts (may be in the future); left out or null: now. */
+  starts_at?: string | null;
+  /** When it ends (may be in the past); left out or null: for life. Later than `starts_at`. */
+  expires_at?: string | null;
+}
+
+/** The body of `revokeAccessLevel`. */
+export interface RevokeAccessLevelRequest {
+  access_level_id: string;
+  /** When access ends: in the future, and not after the access level expires; left out or null: now. */
+  revoke_at?: string | null;
+}
+
+/** The store, product and transaction fields the answers' purchase objects share. */
+interface StoreFields {
+  /** `adapty` for an access level granted without a transaction. */
+  store: string;
+  store_product_id: string;
+  store_base_plan_id: string | null;
+  store_transaction_id: string;
+  store_original_transaction_id: string;
+}
+
+/** How a subscription (or the access it gives) stands at renewal. */
+interface RenewalFields {
+  /** The end of access; null for life. */
+  expires_at: string | null;
+  renewal_cancelled_at: string | null;
+  billing_issue_detected_at: string | null;
+  is_in_grace_period: boolean;
+  /** A known reason, or any other text Adapty may send. */
+  cancellation_reason: CancellationReason | (string & {}) | null;
+}
+
+/**
+ * One access level of the profile: the transaction or grant that gives it longest (for a grant,
+ * `store` is `adapty` and the product and transaction ids are empty).
+ */
+export interface AccessLevel extends StoreFields, RenewalFields {
+  access_level_id: string;
+  /** Active at the time of the answer. A Crosswalk extension: Adapty leaves it out. */
+  is_active?: boolean;
+  /** Never expires. A Crosswalk extension: Adapty leaves it out. */
+  is_lifetime?: boolean;
+  offer: Offer | null;
+  starts_at: string | null;
+  purchased_at: string;
+  originally_purchased_at: string;
+}
+
+/** The latest transaction of one subscription. */
+export interface Subscription extends StoreFields, RenewalFields {
+  offer: Offer | null;
+  environment: Environment;
+  purchased_at: string;
+  originally_purchased_at: string;
+  /** Active at the time of the answer. A Crosswalk extension: Adapty leaves it out. */
+  is_active?: boolean;
+}
+
+/** One one-time purchase. */
+export interface NonSubscription extends StoreFields {
+  /** A UUID given when the purchase was first recorded. */
+  purchase_id: string;
+  purchased_at: string;
+  environment: Environment;
+  is_refund: boolean;
+  is_consumable: boolean;
+}
+
+/** How a profile's refund requests are answered to the App Store. */
+export type RefundPreference = 'grant' | 'no_preference' | 'decline';
+
+/** A profile's Refund Saver settings; a profile that set none has `false` and `no_preference`. */
+export interface RefundSaverSettings {
+  /** Whether the user agreed that their data may be shared with Apple for a refund request. */
+  consent: boolean;
+  custom_preference: RefundPreference;
+}
+
+/** The answer of the Refund Saver operations (not wrapped in `data`). */
+export interface ProfileRefundSaverSettings {
+  profile_id: string;
+  settings: RefundSaverSettings;
+}
+
+/** The body of `setRefundSaverSettings`: one or both settings; null or left out keeps the stored value. */
+export type RefundSaverSettingsRequest =
+  | { consent: boolean; custom_preference?: RefundPreference | null }
+  | { consent?: boolean | null; custom_preference: RefundPreference };
 
 /** The 16 integration identifier keys, in the vendor schema's order (the order of GET answers). */
 export const IDENTIFIER_KEYS = [
