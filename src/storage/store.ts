@@ -286,8 +286,9 @@ export interface Store {
   /** Called after every commit that queued webhook deliveries (for the delivery worker of this process). */
   onDeliveriesQueued(listener: DeliveriesQueuedListener): void;
   /**
-   * Called after every write transaction that recorded events for delivery, with their number by
-   * type (for metrics; a write that fails after recording an event may still count it).
+   * Called after every write transaction that committed events for delivery, with their number by
+   * type (for metrics). A transaction that failed, or a write undone within a shared commit, counts
+   * nothing.
    */
   onEventsRecorded(listener: (counts: ReadonlyMap<string, number>) => void): void;
 
