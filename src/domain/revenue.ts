@@ -440,3 +440,9 @@ export interface RefundSaverSettings {
 }
 
 export const DEFAULT_REFUND_SAVER: RefundSaverSettings = { consent: false, customPreference: 'no_preference' };
+
+/** The settings after a change: each field it names replaces the stored one. */
+export const withRefundSaverChange = (stored: RefundSaverSettings, change: Partial<RefundSaverSettings>): RefundSaverSettings => ({
+  consent: change.consent ?? stored.consent,
+  customPreference: change.customPreference ?? stored.customPreference,
+});

@@ -14,6 +14,7 @@ import {
   type ProfileRevenue,
   type RefundSaverSettings,
   spansByLevel,
+  withRefundSaverChange,
   toCents,
   type TransactionInput,
   type TransactionRecord,
@@ -141,6 +142,7 @@ export class RevenueService {
           changed_fields: changed,
         });
         await events.settle(before, after, new Map());
+        return tx.readProfile(appId, { profileId: profile.id }, after);
       }
       return tx.readProfile(appId, { profileId: profile.id });
     });
@@ -169,7 +171,7 @@ export class RevenueService {
         grants: [...before.grants.filter((g) => g.accessLevelId !== grant.accessLevelId), grant],
       };
       await new ProfileEvents(tx, appId, profile, now).settle(before, after, new Map([[grant.accessLevelId, 'granted']]));
-      return tx.readProfile(appId, { profileId: profile.id });
+      return tx.readProfile(appId, { profileId: profile.id }, after);
     });
   }
 
@@ -206,7 +208,7 @@ export class RevenueService {
         grants: before.grants.map((g) => (g.accessLevelId === accessLevelId ? { ...g, accessEndsAt: cap(g.accessEndsAt) } : g)),
       };
       await new ProfileEvents(tx, appId, profile, now).settle(before, after, new Map([[accessLevelId, 'revoked']]));
-      return tx.readProfile(appId, { profileId: profile.id });
+      return tx.readProfile(appId, { profileId: profile.id }, after);
     });
   }
 
@@ -225,11 +227,7 @@ export class RevenueService {
     return this.store.write(async (tx) => {
       const profile = await tx.profileForWrite(appId, address);
       if (!profile) return null;
-      const stored = (await tx.refundSaver(appId, profile.id)) ?? DEFAULT_REFUND_SAVER;
-      const settings: RefundSaverSettings = {
-        consent: change.consent ?? stored.consent,
-        customPreference: change.customPreference ?? stored.customPreference,
-      };
+      const settings = withRefundSaverChange((await tx.refundSaver(appId, profile.id)) ?? DEFAULT_REFUND_SAVER, change);
       await tx.saveRefundSaver(appId, profile.id, settings, Date.now());
       return { profileId: profile.id, settings };
     });
@@ -346,10 +344,10 @@ export class RevenueService {
     }
     if (revenue.refundSaver !== null) {
       // As the operation does: a field left out keeps the stored value (read only when needed).
-      const { consent, customPreference } = revenue.refundSaver;
-      const whole = consent !== undefined && customPreference !== undefined;
+      const change = revenue.refundSaver;
+      const whole = change.consent !== undefined && change.customPreference !== undefined;
       const kept = whole ? DEFAULT_REFUND_SAVER : ((await tx.refundSaver(appId, profileId)) ?? DEFAULT_REFUND_SAVER);
-      await tx.saveRefundSaver(appId, profileId, { consent: consent ?? kept.consent, customPreference: customPreference ?? kept.customPreference }, now);
+      await tx.saveRefundSaver(appId, profileId, withRefundSaverChange(kept, change), now);
     }
     if (revenue.transactions.length === 0 && revenue.grants.length === 0) return;
     await tx.markRevenue(appId, profileId, now);
@@ -448,7 +446,9 @@ class ProfileEvents {
         change = !wasActive && current.is_active ? 'granted' : wasActive && !current.is_active ? 'revoked' : 'updated';
       }
       if (change !== undefined) await this.accessLevel(accessLevelId, change, current);
-      await this.tx.setAccessClock(this.appId, this.profile.id, accessLevelId, nextAccessChange(spans, this.now));
+      // Every change sets the clock, so a level whose next start or end did not move has it right.
+      const next = nextAccessChange(spans, this.now);
+      if (!oldSpans || next !== nextAccessChange(oldSpans, this.now)) await this.tx.setAccessClock(this.appId, this.profile.id, accessLevelId, next);
     }
   }
 }

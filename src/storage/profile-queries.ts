@@ -67,7 +67,8 @@ function toRecord(row: ProfilesTable, custom: CustomAttribute[], revenue: Profil
   return { appId: row.app_id, profileId: row.id, customerUserId: row.customer_user_id, attributes: attributesOf(row), customAttributes: custom, revenue };
 }
 
-export async function readProfile(db: Db, appId: string, address: ProfileAddress): Promise<ProfileRecord | null> {
+/** The profile; `known` is its revenue when the caller already holds it (a write that just made it), which is then not read again. */
+export async function readProfile(db: Db, appId: string, address: ProfileAddress, known?: ProfileRevenue): Promise<ProfileRecord | null> {
   const row = await whereAddress(db.selectFrom('profiles').selectAll(), appId, address).executeTakeFirst();
   if (!row) return null;
   const custom = await db
@@ -79,7 +80,7 @@ export async function readProfile(db: Db, appId: string, address: ProfileAddress
   // Sorted here, by code point, so the order does not depend on the database's collation.
   custom.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   // Most profiles never buy anything: their reads skip the revenue tables.
-  const revenue = row.revenue_at === null ? NO_REVENUE : await readRevenue(db, appId, row.id);
+  const revenue = known ?? (row.revenue_at === null ? NO_REVENUE : await readRevenue(db, appId, row.id));
   return toRecord(
     row,
     custom.map(({ key, value, is_number }) => ({ key, value: is_number === 1 ? Number(value) : value })),

@@ -127,7 +127,8 @@ export interface WriteTransaction {
    * user id to a given profile id); throws CustomerUserIdTakenError when another profile holds it.
    */
   ensureProfile(appId: string, address: ProfileAddress): Promise<{ id: string; created: boolean }>;
-  readProfile(appId: string, address: ProfileAddress): Promise<ProfileRecord | null>;
+  /** `revenue`: the profile's revenue as the caller just wrote it, so that it is not read again. */
+  readProfile(appId: string, address: ProfileAddress, revenue?: ProfileRevenue): Promise<ProfileRecord | null>;
   /** Applies a validated patch; throws CustomAttributeLimitError past the limit. */
   applyPatch(appId: string, profileId: string, patch: ProfilePatch): Promise<void>;
   /** Removes a profile and everything that hangs off it, its identifier history included. */

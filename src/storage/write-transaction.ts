@@ -8,7 +8,7 @@ import { createProfiles, findProfiles, identifierRowsOf, writeIdentifierRows } f
 import { appendHistory, currentValues, deleteKeys, otherHolders, readRules, upsertKeys } from './identifier-queries.js';
 import { type QueuedDeliveries, recordEvent, subscribedEventTypes } from './outbox.js';
 import { applyPatch, deleteProfileRows, ensureProfileRow, readProfile, selectProfileForWrite } from './profile-queries.js';
-import type { AccessGrant, RefundSaverSettings, TransactionRecord } from '../domain/revenue.js';
+import type { AccessGrant, ProfileRevenue, RefundSaverSettings, TransactionRecord } from '../domain/revenue.js';
 import * as revenue from './revenue-queries.js';
 import type { DueAccessChange } from './revenue-queries.js';
 import type { Database } from './schema.js';
@@ -32,8 +32,8 @@ export class KyselyWriteTransaction implements WriteTransaction {
     return ensureProfileRow(this.trx, this.dialect, appId, address);
   }
 
-  readProfile(appId: string, address: ProfileAddress) {
-    return readProfile(this.trx, appId, address);
+  readProfile(appId: string, address: ProfileAddress, revenue?: ProfileRevenue) {
+    return readProfile(this.trx, appId, address, revenue);
   }
 
   applyPatch(appId: string, profileId: string, patch: ProfilePatch) {
