@@ -1,5 +1,5 @@
 // The layers of src/ and the one direction their imports may take:
-//   domain <- storage <- services <- http, cli, webhooks (the delivery worker)
+//   domain, destinations <- storage <- services <- http, cli, webhooks (the delivery worker)
 // with errors.ts below everything and the composition root (main, app, cluster, bootstrap) above.
 // `npm test` runs this check first (scripts/check-dependencies.mjs); docs/architecture.md explains it.
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -25,6 +25,19 @@ module.exports = {
       comment: 'domain/ does no I/O: no database, network, file or process module, no npm package.',
       from: { path: '^src/(domain|schemas)/' },
       to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: ['^(node:)?crypto$', '^node_modules/(typebox|@sinclair/typebox|ajv)/'] },
+    },
+    {
+      name: 'destinations-are-pure',
+      severity: 'error',
+      comment: 'destinations/ turns events into each tool\'s requests and reads its answers: it imports only domain/, destinations/ and errors.ts, and sends nothing itself.',
+      from: { path: '^src/destinations/' },
+      to: { path: '^src/', pathNot: ['^src/domain/', '^src/destinations/', '^src/errors\\.ts$'] },
+    },
+    {
+      name: 'destinations-no-io',
+      severity: 'error',
+      from: { path: '^src/destinations/' },
+      to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: ['^(node:)?crypto$'] },
     },
     {
       name: 'schemas-below-http-and-cli',

@@ -50,6 +50,8 @@ export function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+let schemas = 0;
+
 export async function database(kind: string): Promise<{ config: DatabaseConfig; url: string; drop(): Promise<void> }> {
   if (kind === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crosswalk-bench-'));
@@ -58,7 +60,9 @@ export async function database(kind: string): Promise<{ config: DatabaseConfig; 
   }
   const base = process.env.DATABASE_URL;
   if (!base?.startsWith('postgres')) throw new Error('--db postgres needs DATABASE_URL=postgres://…');
-  const schema = `bench_${Date.now()}`;
+  // Two databases of one run (the real server's and the straightforward service's) are made within
+  // the same millisecond; the counter keeps their schemas apart.
+  const schema = `bench_${Date.now()}_${++schemas}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`create schema ${schema}`);

@@ -1,9 +1,10 @@
-import { customerUserId } from './preload.js';
+import { customerUserId, SUBSCRIBER_EVERY, subscriberCount } from './preload.js';
 
 export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
 export const BATCH_PATH = '/crosswalk/v1/integration-identifiers/batch/';
 export const TRANSACTION_PATH = '/api/v2/server-side-api/purchase/set/transaction/';
+export const GRANT_PATH = '/api/v2/server-side-api/purchase/profile/grant/access-level/';
 /** Items per batch request: large enough to share the commit, small enough to answer quickly. */
 export const BATCH_ITEMS = 100;
 
@@ -21,6 +22,8 @@ export interface Scenario {
   itemsPerRequest?: number;
   /** Concurrent connections, when the scenario needs fewer than the run's default. */
   connections?: number;
+  /** False when the straightforward service does not offer the operation (its figures show as "-"). */
+  straightforward?: boolean;
   /** A new request each call; `auth` is the Authorization header value. */
   next(auth: string): RequestShape;
 }
@@ -84,6 +87,19 @@ export function scenarios(profiles: number, runId: string): Scenario[] {
       }),
     };
   };
+  // The profile of a preloaded subscriber: one subscription, one active access level.
+  const profile = (auth: string): RequestShape => ({
+    method: 'GET',
+    path: PROFILE_PATH,
+    headers: { authorization: auth, 'adapty-customer-user-id': customerUserId(SUBSCRIBER_EVERY * pick(subscriberCount(profiles))) },
+  });
+  // A week of `premium` for a random profile: each grant replaces the profile's previous one.
+  const access = (auth: string): RequestShape => ({
+    method: 'POST',
+    path: GRANT_PATH,
+    headers: { authorization: auth, 'adapty-customer-user-id': customerUserId(pick(profiles)), 'content-type': 'application/json' },
+    body: JSON.stringify({ access_level_id: 'premium', expires_at: new Date(Date.now() + 7 * DAY_MS).toISOString() }),
+  });
   const get = (auth: string): RequestShape => ({
     method: 'GET',
     path: IDENTIFIERS_PATH,
@@ -109,6 +125,7 @@ export function scenarios(profiles: number, runId: string): Scenario[] {
       itemsPerRequest: BATCH_ITEMS,
       // A bulk loader runs a few streams, not 64: each request already carries 100 writes.
       connections: 8,
+      straightforward: false,
       next: batch,
     },
     {
@@ -116,5 +133,7 @@ export function scenarios(profiles: number, runId: string): Scenario[] {
       description: 'POST a new subscription transaction (a renewal, USD) for a random profile',
       next: transaction,
     },
+    { name: 'profile', description: 'GET the profile of a random subscriber (a subscription, an active access level)', next: profile },
+    { name: 'access', description: 'POST a grant of premium for a week to a random profile', next: access },
   ];
 }

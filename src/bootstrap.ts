@@ -1,6 +1,7 @@
 import { ConfigError } from './config.js';
 import { AppNameTakenError } from './errors.js';
 import { apiKeyProblem, generateApiKey } from './domain/api-keys.js';
+import { STARTUP_ACTOR } from './domain/audit.js';
 import type { AppService } from './services/apps.js';
 import type { App } from './storage/store.js';
 
@@ -17,7 +18,7 @@ export interface Bootstrap {
 /** Creates the first app; another process starting at the same moment may win, and that is fine. */
 async function createFirstApp(apps: AppService): Promise<App> {
   try {
-    return await apps.create(DEFAULT_APP_NAME);
+    return await apps.create(DEFAULT_APP_NAME, STARTUP_ACTOR);
   } catch (error) {
     const first = error instanceof AppNameTakenError ? (await apps.list())[0] : undefined;
     if (!first) throw error;
@@ -35,13 +36,15 @@ export async function bootstrap(apps: AppService, bootstrapApiKey: string | unde
   if (bootstrapApiKey !== undefined) {
     const problem = apiKeyProblem(bootstrapApiKey);
     if (problem) throw new ConfigError(`CROSSWALK_API_KEY is not usable: ${problem}`);
-    const { key } = await apps.addKey(app.id, bootstrapApiKey, 'CROSSWALK_API_KEY');
+    // An admin key: it was the one key of the first version, which could do everything.
+    const { key } = await apps.addKey(app.id, bootstrapApiKey, 'CROSSWALK_API_KEY', STARTUP_ACTOR, { scope: 'admin' });
     if (key.revokedAt !== null) return { app, warning: `CROSSWALK_API_KEY (${key.hint}) is revoked; it is not accepted` };
+    if (key.expiresAt !== null && key.expiresAt <= Date.now()) return { app, warning: `CROSSWALK_API_KEY (${key.hint}) has expired; it is not accepted` };
     if (key.appId !== app.id) return { app, warning: `CROSSWALK_API_KEY (${key.hint}) belongs to app ${key.appId}` };
     return { app };
   }
   if ((await apps.listKeys()).length > 0) return { app };
   const generatedKey = generateApiKey();
-  await apps.addKey(app.id, generatedKey, 'generated at first start');
+  await apps.addKey(app.id, generatedKey, 'generated at first start', STARTUP_ACTOR, { scope: 'admin', generated: true });
   return { app, generatedKey };
 }

@@ -1,9 +1,30 @@
 import path from 'node:path';
+import { type IpNetwork, parseNetwork } from './domain/webhook-input.js';
 
 /** Where the data lives: an embedded SQLite file (or memory) or a PostgreSQL server. */
 export type DatabaseConfig =
-  | { readonly kind: 'sqlite'; readonly file: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+  | {
+      readonly kind: 'sqlite';
+      readonly file: string;
+      /** Writes waiting for the next group commit beyond which a write is refused at once (503). */
+      readonly writeQueueLimit?: number;
+    }
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly poolSize: number;
+      /** How long a query waits for a free pooled connection before it is refused (503). */
+      readonly acquireTimeoutMs?: number;
+      /** How long the server lets one statement run before it cancels it (503); 0 sets no limit. */
+      readonly statementTimeoutMs?: number;
+    };
+
+/** The overload settings of the database, read from the environment (see loadDatabaseLimits). */
+export interface DatabaseLimits {
+  readonly writeQueueLimit: number;
+  readonly acquireTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+}
 
 /** Every setting of the process; built once from the environment, validated and frozen. */
 export interface Config {
@@ -20,9 +41,27 @@ export interface Config {
   readonly rateLimitPerSecond: number;
   /** How many requests a key may make at once above its steady rate. */
   readonly rateLimitBurst: number;
+  /**
+   * Failed authentications a client address may make per minute (and at once), in this process;
+   * beyond them its requests with keys not known as valid are answered 429 before any lookup. 0: no limit.
+   */
+  readonly authFailuresPerMinute: number;
+  /**
+   * Which proxies in front of the server are believed about the client's address (their
+   * `X-Forwarded-For`): none (false), any (true), the nearest N hops, or these addresses and
+   * networks. Failed authentications are counted by that address.
+   */
+  readonly trustProxy: boolean | number | readonly string[];
   /** Whether /metrics is served and measurements are taken. */
   readonly metricsEnabled: boolean;
+  /** When set, /metrics answers only requests with `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
+  /** When set, /metrics is served on this port of its own (on `metricsHost`), not on `port`. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
   readonly webhooks: WebhookSettings;
+  /** Identifier history entries are deleted this many days after they were written; 0 keeps them. */
+  readonly historyRetentionDays: number;
 }
 
 /** The webhook delivery worker of this process. */
@@ -39,6 +78,10 @@ export interface WebhookSettings {
   readonly concurrency: number;
   /** Completed deliveries (and their events) are deleted this many days after completion. */
   readonly retentionDays: number;
+  /** Lifts the rule that webhook targets must be public addresses (local development). */
+  readonly allowPrivateNetworks: boolean;
+  /** Networks webhook targets may be in although they are not public (see src/webhooks/network-policy.ts). */
+  readonly allowedNetworks: readonly IpNetwork[];
 }
 
 /** Protection against slow or greedy clients. */
@@ -75,16 +118,34 @@ function boolean(name: string, raw: string | undefined, fallback: boolean): bool
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = Object.freeze({
+  writeQueueLimit: 5_000,
+  acquireTimeoutMs: 5_000,
+  statementTimeoutMs: 30_000,
+});
+
 /** Reads `DATABASE_URL`: `sqlite:<path>`, `sqlite::memory:`, or `postgres://…` / `postgresql://…`. */
-export function parseDatabaseUrl(raw: string | undefined, poolSize = 10): DatabaseConfig {
-  if (raw === undefined || raw === '') return { kind: 'sqlite', file: DEFAULT_SQLITE_FILE };
+export function parseDatabaseUrl(raw: string | undefined, poolSize = 10, limits: DatabaseLimits = DEFAULT_DATABASE_LIMITS): DatabaseConfig {
+  const sqlite = (file: string): DatabaseConfig => ({ kind: 'sqlite', file, writeQueueLimit: limits.writeQueueLimit });
+  if (raw === undefined || raw === '') return sqlite(DEFAULT_SQLITE_FILE);
   if (raw.startsWith('sqlite:')) {
     const rest = raw.slice('sqlite:'.length).replace(/^\/\//, '');
     if (rest === '') throw new ConfigError('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:data/crosswalk.db');
-    return { kind: 'sqlite', file: rest };
+    return sqlite(rest);
   }
-  if (/^postgres(ql)?:\/\//.test(raw)) return { kind: 'postgres', url: raw, poolSize };
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    return { kind: 'postgres', url: raw, poolSize, acquireTimeoutMs: limits.acquireTimeoutMs, statementTimeoutMs: limits.statementTimeoutMs };
+  }
   throw new ConfigError('DATABASE_URL must start with sqlite: or postgres:// (or postgresql://)');
+}
+
+function loadDatabaseLimits(env: NodeJS.ProcessEnv): DatabaseLimits {
+  const d = DEFAULT_DATABASE_LIMITS;
+  return {
+    writeQueueLimit: integer('SQLITE_WRITE_QUEUE_LIMIT', env.SQLITE_WRITE_QUEUE_LIMIT, d.writeQueueLimit, 1, 1_000_000),
+    acquireTimeoutMs: integer('DATABASE_ACQUIRE_TIMEOUT_MS', env.DATABASE_ACQUIRE_TIMEOUT_MS, d.acquireTimeoutMs, 1, 600_000),
+    statementTimeoutMs: integer('DATABASE_STATEMENT_TIMEOUT_MS', env.DATABASE_STATEMENT_TIMEOUT_MS, d.statementTimeoutMs, 0, 3_600_000),
+  };
 }
 
 function loadLimits(env: NodeJS.ProcessEnv): Limits {
@@ -102,6 +163,18 @@ function loadLimits(env: NodeJS.ProcessEnv): Limits {
   };
 }
 
+/** `WEBHOOK_ALLOWED_NETWORKS`: comma-separated networks (CIDR) or single addresses, IPv4 or IPv6. */
+function networks(name: string, raw: string | undefined): readonly IpNetwork[] {
+  const items = (raw ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return Object.freeze(
+    items.map((item) => {
+      const parsed = parseNetwork(item);
+      if ('problem' in parsed) throw new ConfigError(`${name}: ${parsed.problem}`);
+      return Object.freeze(parsed.network);
+    }),
+  );
+}
+
 function loadWebhookSettings(env: NodeJS.ProcessEnv): WebhookSettings {
   return {
     enabled: boolean('WEBHOOKS_ENABLED', env.WEBHOOKS_ENABLED, true),
@@ -110,7 +183,25 @@ function loadWebhookSettings(env: NodeJS.ProcessEnv): WebhookSettings {
     pollIntervalMs: integer('WEBHOOK_POLL_INTERVAL_MS', env.WEBHOOK_POLL_INTERVAL_MS, 1_000, 10, 600_000),
     concurrency: integer('WEBHOOK_CONCURRENCY', env.WEBHOOK_CONCURRENCY, 8, 1, 256),
     retentionDays: integer('WEBHOOK_RETENTION_DAYS', env.WEBHOOK_RETENTION_DAYS, 30, 1, 3650),
+    allowPrivateNetworks: boolean('WEBHOOK_ALLOW_PRIVATE_NETWORKS', env.WEBHOOK_ALLOW_PRIVATE_NETWORKS, false),
+    allowedNetworks: networks('WEBHOOK_ALLOWED_NETWORKS', env.WEBHOOK_ALLOWED_NETWORKS),
   };
+}
+
+/** `TRUST_PROXY`: true or false, a number of hops, or comma-separated proxy addresses and networks. */
+function trustProxy(raw: string | undefined): boolean | number | readonly string[] {
+  if (raw === undefined || raw === '' || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return integer('TRUST_PROXY', raw, 0, 1, 100);
+  return Object.freeze(networks('TRUST_PROXY', raw).map((network) => `${network.address}/${network.prefix}`));
+}
+
+function metricsToken(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 16 || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 printable ASCII characters, without spaces');
+  }
+  return raw;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -124,14 +215,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     host: env.HOST || '127.0.0.1',
     port: integer('PORT', env.PORT, 8080, 0, 65535),
-    database: Object.freeze(parseDatabaseUrl(env.DATABASE_URL, poolSize)),
+    database: Object.freeze(parseDatabaseUrl(env.DATABASE_URL, poolSize, loadDatabaseLimits(env))),
     bootstrapApiKey,
     logLevel,
     apiKeyCacheTtlMs: integer('API_KEY_CACHE_TTL_MS', env.API_KEY_CACHE_TTL_MS, 5000, 0, 3_600_000),
     limits: Object.freeze(loadLimits(env)),
     rateLimitPerSecond,
     metricsEnabled: boolean('METRICS_ENABLED', env.METRICS_ENABLED, true),
+    metricsToken: metricsToken(env.METRICS_TOKEN),
+    metricsPort: env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? undefined : integer('METRICS_PORT', env.METRICS_PORT, 0, 0, 65535),
+    metricsHost: env.METRICS_HOST || env.HOST || '127.0.0.1',
     rateLimitBurst: integer('RATE_LIMIT_BURST', env.RATE_LIMIT_BURST, Math.max(1, rateLimitPerSecond * 2), 1, 1_000_000),
+    authFailuresPerMinute: integer('AUTH_FAILURES_PER_MINUTE', env.AUTH_FAILURES_PER_MINUTE, 60, 0, 1_000_000),
+    trustProxy: trustProxy(env.TRUST_PROXY),
     webhooks: Object.freeze(loadWebhookSettings(env)),
+    historyRetentionDays: integer('HISTORY_RETENTION_DAYS', env.HISTORY_RETENTION_DAYS, 0, 0, 36_500),
   });
 }

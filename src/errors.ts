@@ -6,6 +6,8 @@
 export const ERROR_STATUS = {
   not_authenticated: 401,
   unauthorized: 401,
+  // A valid key whose scope does not cover the operation (see KEY_SCOPES in domain/api-keys.ts).
+  forbidden: 403,
   validation_error: 400,
   parse_error: 400,
   profile_does_not_exist: 404,
@@ -140,8 +142,12 @@ export class IdentifierConflictError extends Error {
 
 /** Raised by storage when an app already has as many webhook endpoints as it may. */
 export class EndpointLimitError extends Error {
-  constructor(readonly limit: number) {
-    super(`an app can have at most ${limit} webhook endpoints`);
+  constructor(
+    readonly limit: number,
+    /** `webhook endpoints` or `destinations`. */
+    readonly what = 'webhook endpoints',
+  ) {
+    super(`an app can have at most ${limit} ${what}`);
     this.name = 'EndpointLimitError';
   }
 }
@@ -164,6 +170,21 @@ export class TransactionOwnedError extends Error {
   constructor() {
     super('the transaction is recorded for another profile');
     this.name = 'TransactionOwnedError';
+  }
+}
+
+/**
+ * Raised when the server is too busy to take more work now: the SQLite write queue is full, no
+ * pooled PostgreSQL connection came free in time, or a statement ran past its time limit. Answered
+ * 503 with `Retry-After`; nothing of the refused request was written.
+ */
+export class OverloadedError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly retryAfterSeconds = 1,
+  ) {
+    super(reason);
+    this.name = 'OverloadedError';
   }
 }
 
@@ -194,8 +215,16 @@ export function domainErrorToApiError(error: unknown): ApiError | null {
       { source: 'store_transaction_id', errors: ['This transaction is recorded for another profile of this app.'] },
     ]);
   }
+  if (error instanceof OverloadedError) {
+    const seconds = String(error.retryAfterSeconds);
+    return new ApiError(
+      'service_unavailable',
+      [{ source: 'non_field_errors', errors: [`The server is too busy: ${error.reason}. Nothing was written; retry in ${seconds} s.`] }],
+      { 'retry-after': seconds },
+    );
+  }
   if (error instanceof EndpointLimitError) {
-    return ApiError.general('validation_error', `An app can have at most ${error.limit} webhook endpoints; remove one first.`);
+    return ApiError.general('validation_error', `An app can have at most ${error.limit} ${error.what}; remove one first.`);
   }
   return null;
 }

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApp } from './app.js';
+import { buildApp, buildMetricsApp } from './app.js';
 import { bootstrap } from './bootstrap.js';
 import { AppService } from './services/apps.js';
+import { HistoryRetention, IdentifierService } from './services/identifiers.js';
 import { RevenueService } from './services/revenue.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isEntryPoint } from './entry-point.js';
@@ -34,13 +35,22 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
   await store.migrate();
   const start = await bootstrap(new AppService(store), config.bootstrapApiKey);
   const app = await buildApp({ config, store, metrics });
+  const metricsApp = metrics && config.metricsPort !== undefined ? await buildMetricsApp(config, metrics) : undefined;
   if (start.generatedKey) announceKey(start.generatedKey, start.app.id);
   if (start.warning) app.log.warn(start.warning);
   // Each server process delivers webhooks; the queue in the database is shared (see src/webhooks/).
-  // At every poll it also runs the access-level clock, whose started and expired events it delivers.
+  // At every poll it also runs the access-level clock, whose started and expired events it delivers,
+  // and, with HISTORY_RETENTION_DAYS set, a slice of the identifier-history purge (hourly).
   const revenue = new RevenueService(store);
+  const historyRetention = config.historyRetentionDays > 0
+    ? new HistoryRetention(new IdentifierService(store), config.historyRetentionDays * 86_400_000)
+    : undefined;
+  const onPoll = async () => {
+    const failed = (await Promise.allSettled([revenue.runClock(), historyRetention?.onPoll()])).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
   const worker = config.webhooks.enabled
-    ? createDeliveryWorker(store, config.webhooks, app.log, () => revenue.runClock())
+    ? createDeliveryWorker(store, config.webhooks, app.log, onPoll, metrics && ((type, outcome) => metrics.countDestinationDelivery(type, outcome)))
     : undefined;
 
   let closing = false;
@@ -50,6 +60,7 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
     app.log.info({ signal }, 'shutting down: finishing requests in flight');
     try {
       await app.close();
+      await metricsApp?.close();
       await worker?.stop();
       await store.close();
       app.log.info('stopped');
@@ -64,6 +75,10 @@ export async function serve(options: ServeOptions = {}): Promise<FastifyInstance
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ host: options.host ?? config.host, port: options.port ?? config.port });
+  if (metricsApp) {
+    const address = await metricsApp.listen({ host: config.metricsHost, port: config.metricsPort });
+    app.log.info({ address }, 'metrics served on a port of their own');
+  }
   worker?.start();
   return app;
 }

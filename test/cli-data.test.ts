@@ -10,7 +10,7 @@ import { Progress, formatDuration } from '../src/cli/progress.js';
 import { generateApiKey } from '../src/domain/api-keys.js';
 import { IDENTIFIER_KEYS } from '../src/domain/identifiers.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
-import { createTestDatabase, DATABASES, queryRows, type TestDatabase } from './helpers.js';
+import { createTestDatabase, DATABASES, onDatabase, queryRows, type TestDatabase } from './helpers.js';
 import { runCliProcess } from './process-helpers.js';
 
 /** import, export and stats, through the real CLI process, on every database. */
@@ -184,7 +184,7 @@ function withoutRandomIds(lines: Record<string, unknown>[], keep: string[]) {
 }
 
 for (const kind of DATABASES) {
-  describe(`crosswalk import, export and stats (${kind})`, () => {
+  describe(`crosswalk import, export and stats (${kind})`, onDatabase(kind), () => {
     let database: TestDatabase;
     let dir: string;
     let revokedKeyId: string;
@@ -452,7 +452,9 @@ describe('crosswalk import, export and stats: help, streaming and memory', () =>
   // garbage collection's moment does not decide; 24 MB over a third of the lines is about 360 bytes
   // a line. (An absolute figure says more about the Node.js release than about the import: V8
   // sizes its heap differently from one release to the next.)
-  test('importing 200,000 lines keeps memory flat (the last third within 24 MB of the middle third)', { timeout: 300_000 }, async (t) => {
+  // What is asserted is memory, not time: the limit only has to outlast a loaded 2-core machine on
+  // which the other suites' CLI processes compete for the cores.
+  test('importing 200,000 lines keeps memory flat (the last third within 24 MB of the middle third)', { timeout: 900_000 }, async (t) => {
     const database = await createTestDatabase('sqlite');
     try {
       const store = KyselyStore.open(database.config);

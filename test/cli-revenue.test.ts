@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestContext, DATABASES, envelope, profileOk, send, type TestContext, TRANSACTION_PATH } from './helpers.js';
+import { createTestContext, DATABASES, onDatabase, envelope, profileOk, send, type TestContext, TRANSACTION_PATH } from './helpers.js';
 import { runCliProcess } from './process-helpers.js';
 import { databaseUrl } from './webhooks/support.js';
 
 
 for (const kind of DATABASES) {
-  describe(`crosswalk revenue (${kind})`, () => {
+  describe(`crosswalk revenue (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     before(async () => (ctx = await createTestContext(kind)));
     after(() => ctx.close());

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { BUILT_IN_PLACEHOLDERS } from '../src/domain/rules.js';
-import { createTestContext, DATABASES, envelope, IDENTIFIERS_PATH, profileOk, send, type Tenant, type TestContext } from './helpers.js';
+import { createTestContext, DATABASES, onDatabase, envelope, IDENTIFIERS_PATH, profileOk, send, type Tenant, type TestContext } from './helpers.js';
 import { runCliProcess } from './process-helpers.js';
 
 for (const kind of DATABASES) {
-  describe(`crosswalk rules (${kind})`, () => {
+  describe(`crosswalk rules (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     let url: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestContext, DATABASES, GRANT_PATH, PROFILE_PATH, send, subscriptionBody, type Tenant, type TestContext, TRANSACTION_PATH } from './helpers.js';
+import { createTestContext, DATABASES, onDatabase, GRANT_PATH, PROFILE_PATH, send, subscriptionBody, type Tenant, type TestContext, TRANSACTION_PATH } from './helpers.js';
 import { runCliProcess } from './process-helpers.js';
 
 // `crosswalk stats` counts an app's transactions per store and environment, its grants, and its
@@ -8,7 +8,7 @@ import { runCliProcess } from './process-helpers.js';
 
 
 for (const kind of DATABASES) {
-  describe(`crosswalk stats: revenue (${kind})`, () => {
+  describe(`crosswalk stats: revenue (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     const url = () => (ctx.database.config.kind === 'sqlite' ? `sqlite:${ctx.database.config.file}` : ctx.database.config.url);

@@ -45,7 +45,7 @@ describe('the crosswalk CLI', () => {
     assert.equal(tooShort.stderr, 'crosswalk: an API key must be 16 to 256 characters long\n');
 
     const table = await cli('keys', 'list', '--app', 'ios');
-    assert.match(table.stdout, /^ID +APP +NAME +HINT +CREATED +REVOKED$/m);
+    assert.match(table.stdout, /^ID +APP +NAME +HINT +SCOPE +CREATED +EXPIRES +LAST USED +REVOKED$/m);
     assert.ok(table.stdout.includes(key.id));
     assert.ok(!table.stdout.includes('my-own-key-abcdefgh'));
 

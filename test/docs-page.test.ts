@@ -33,12 +33,13 @@ describe('the /docs reference page in a real browser', { skip: fs.existsSync(CHR
     assert.equal(document.openapi, '3.1.0');
     const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods).map((op) => op.operationId)).sort();
     assert.deepEqual(operations, [
-      'batchSetIntegrationIdentifiers', 'createProfile', 'createWebhookEndpoint', 'deleteAccessLevel', 'deleteCurrencyRate',
-      'deleteProduct', 'deleteProfile', 'deleteWebhookEndpoint', 'getIdentifierHistory', 'getIntegrationIdentifiers',
-      'getProfile', 'getRefundSaverSettings', 'getRevenueSettings', 'grantAccessLevel', 'listAccessLevels',
-      'listCurrencyRates', 'listProducts', 'listWebhookDeliveries', 'listWebhookEndpoints', 'lookupIntegrationIdentifier',
-      'redeliverWebhook', 'revokeAccessLevel', 'setAccessLevel', 'setCurrencyRate', 'setIntegrationIdentifiers',
-      'setProduct', 'setRefundSaverSettings', 'setRevenueSettings', 'setTransaction', 'updateProfile',
+      'batchSetIntegrationIdentifiers', 'createDestination', 'createProfile', 'createWebhookEndpoint', 'deleteAccessLevel', 'deleteCurrencyRate',
+      'deleteDestination', 'deleteProduct', 'deleteProfile', 'deleteWebhookEndpoint', 'getApiKeyInfo', 'getAppStats', 'getIdentifierHistory',
+      'getIntegrationIdentifiers', 'getProfile', 'getRefundSaverSettings', 'getRevenueSettings', 'grantAccessLevel',
+      'listAccessLevels', 'listAuditEntries', 'listCurrencyRates', 'listDestinationDeliveries', 'listDestinations', 'listProducts',
+      'listWebhookDeliveries', 'listWebhookEndpoints', 'lookupIntegrationIdentifier',
+      'redeliverToDestination', 'redeliverWebhook', 'revokeAccessLevel', 'setAccessLevel', 'setCurrencyRate', 'setIntegrationIdentifiers',
+      'setProduct', 'setRefundSaverSettings', 'setRevenueSettings', 'setTransaction', 'testDestination', 'updateProfile',
     ]);
   });
 
@@ -52,14 +53,28 @@ describe('the /docs reference page in a real browser', { skip: fs.existsSync(CHR
     await page.waitForSelector('.opblock');
     const paths = await page.locator('.opblock-summary-path').allInnerTexts();
     // Eleven Adapty-compatible operations, three identifier extensions, five webhook operations,
-    // eleven revenue configuration operations.
-    assert.equal(paths.length, 30);
+    // eleven revenue configuration operations, six destination operations, the audit trail, the
+    // app's counts and the key's scope.
+    assert.equal(paths.length, 39);
+    assert.ok(paths.some((p) => p.includes('/crosswalk/v1/destinations/deliveries/')));
     assert.ok(paths.some((p) => p.includes('/api/v2/server-side-api/purchase/set/transaction/')));
     assert.ok(paths.some((p) => p.includes('/crosswalk/v1/revenue/products/')));
     assert.ok(paths.some((p) => p.includes('/crosswalk/v1/integration-identifiers/lookup/')));
     assert.ok(paths.some((p) => p.includes('/crosswalk/v1/webhooks/endpoints/')));
     assert.ok(paths.some((p) => p.includes('/api/v2/server-side-api/profile/')));
     assert.ok(paths.some((p) => p.includes('/integration-identifiers/')));
+    assert.ok(paths.some((p) => p.includes('/crosswalk/v1/stats/')));
+    assert.ok(paths.some((p) => p.includes('/crosswalk/v1/key/')));
+
+    // Crosswalk's page: its name in the title and the heading, no framework logo or top bar.
+    assert.equal(await page.title(), 'Crosswalk API reference');
+    assert.match(await page.locator('.info .title').innerText(), /^Crosswalk/);
+    assert.equal(await page.locator('.topbar').isVisible(), false);
+    assert.equal(await page.locator('img[src*="logo"], .topbar-wrapper svg').filter({ visible: true }).count(), 0);
+    const icons = await page.locator('link[rel=icon]').evaluateAll((links) => links.map((link) => link.getAttribute('href')));
+    assert.deepEqual(icons, ['/docs/static/theme/crosswalk.svg']);
+    const html = await (await fetch(`${server.url}/docs/`)).text();
+    assert.ok(!/swagger/i.test(html.match(/<title>[^<]*<\/title>/)![0]) && !html.includes('favicon-32x32.png'));
 
     // Authorize with the key, as a reader would.
     await page.locator('.btn.authorize').first().click();

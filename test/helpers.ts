@@ -10,6 +10,7 @@ import { type Config, type DatabaseConfig, loadConfig } from '../src/config.js';
 import { generateApiKey } from '../src/domain/api-keys.js';
 import { createMetrics } from '../src/metrics.js';
 import { KyselyStore } from '../src/storage/kysely-store.js';
+import type { HostResolver } from '../src/webhooks/network-policy.js';
 
 export const PROFILE_PATH = '/api/v2/server-side-api/profile/';
 export const IDENTIFIERS_PATH = '/api/v2/server-side-api/integration/profile/set/integration-identifiers/';
@@ -18,10 +19,22 @@ export const GRANT_PATH = '/api/v2/server-side-api/purchase/profile/grant/access
 export const REVOKE_PATH = '/api/v2/server-side-api/purchase/profile/revoke/access-level/';
 export const REFUND_SAVER_PATH = '/api/v2/server-side-api/purchase/profile/refund-saver/settings/';
 
-/** The databases every suite runs on: SQLite always, PostgreSQL when TEST_DATABASE_URL names one. */
-export const DATABASES: readonly ('sqlite' | 'postgres')[] = process.env.TEST_DATABASE_URL
-  ? ['sqlite', 'postgres']
-  : ['sqlite'];
+/** The databases every suite is registered for: SQLite and PostgreSQL. */
+export const DATABASES: readonly ('sqlite' | 'postgres')[] = ['sqlite', 'postgres'];
+
+/** Whether TEST_DATABASE_URL names a PostgreSQL server for the PostgreSQL suites. */
+export const POSTGRES_AVAILABLE = Boolean(process.env.TEST_DATABASE_URL);
+
+/** Why PostgreSQL suites are skipped in a run without a server; the summary counts them as skipped. */
+export const POSTGRES_SKIP_REASON = 'PostgreSQL suite: TEST_DATABASE_URL is not set';
+
+/**
+ * The options of a suite on one database: a PostgreSQL suite is registered in every run and
+ * skipped, with the reason, when no server is given, so a run never leaves it out silently.
+ */
+export function onDatabase(kind: 'sqlite' | 'postgres'): { skip?: string } {
+  return kind === 'postgres' && !POSTGRES_AVAILABLE ? { skip: POSTGRES_SKIP_REASON } : {};
+}
 
 export interface TestDatabase {
   config: DatabaseConfig;
@@ -90,12 +103,22 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
+/** What a test may hand the app besides settings. */
+export interface TestAppOptions {
+  /** How webhook host names resolve when an endpoint is added: tests never ask real DNS. */
+  resolveHost?: HostResolver;
+}
+
 /** `env` adds settings as the process environment would (e.g. a shorter API key cache). */
-export async function createTestContext(kind: 'sqlite' | 'postgres', env: Record<string, string> = {}): Promise<TestContext> {
+export async function createTestContext(kind: 'sqlite' | 'postgres', env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestContext> {
   const database = await createTestDatabase(kind);
-  const config = Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent', ...env }), database: database.config });
+  // The database settings of `env` (pool size, timeouts, write queue) apply to the test database.
+  const settings = loadConfig({ ...env, DATABASE_URL: kind === 'sqlite' ? 'sqlite::memory:' : 'postgres://settings' }).database;
+  const where = database.config.kind === 'sqlite' ? { file: database.config.file } : { url: database.config.url };
+  const databaseConfig = { ...settings, ...where } as DatabaseConfig;
+  const config = Object.freeze({ ...loadConfig({ LOG_LEVEL: 'silent', ...env }), database: databaseConfig });
   const metrics = createMetrics(config);
-  const store = KyselyStore.open(database.config, metrics && ((ms, failed) => metrics.observeQuery(ms, failed)));
+  const store = KyselyStore.open(databaseConfig, metrics && ((ms, failed) => metrics.observeQuery(ms, failed)));
   try {
     await store.migrate();
   } catch (error) {
@@ -103,7 +126,7 @@ export async function createTestContext(kind: 'sqlite' | 'postgres', env: Record
     await database.drop();
     throw error;
   }
-  const app = await buildApp({ config, store, metrics });
+  const app = await buildApp({ config, store, metrics, ...(options.resolveHost && { resolveHost: options.resolveHost }) });
   await app.ready();
   let tenants = 0;
   return {

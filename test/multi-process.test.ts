@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IDENTIFIER_KEYS } from '../src/domain/identifiers.js';
-import { createTestDatabase, DATABASES, IDENTIFIERS_PATH, PROFILE_PATH, type TestDatabase } from './helpers.js';
+import { createTestDatabase, DATABASES, onDatabase, IDENTIFIERS_PATH, PROFILE_PATH, type TestDatabase } from './helpers.js';
 import { type ServerProcess, startServer } from './process-helpers.js';
 
 const KEY = 'multi-process-key-0123456789';
@@ -36,7 +36,7 @@ async function pooled<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[
 }
 
 for (const kind of DATABASES) {
-  describe(`three server processes on one ${kind} database`, () => {
+  describe(`three server processes on one ${kind} database`, onDatabase(kind), () => {
     let database: TestDatabase;
     let servers: ServerProcess[];
     before(async () => {
@@ -102,7 +102,7 @@ for (const kind of DATABASES) {
     });
   });
 
-  describe(`crosswalk serve --workers 2 (${kind})`, () => {
+  describe(`crosswalk serve --workers 2 (${kind})`, onDatabase(kind), () => {
     let database: TestDatabase;
     before(async () => {
       database = await createTestDatabase(kind);

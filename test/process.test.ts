@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, DATABASES, IDENTIFIERS_PATH, PROFILE_PATH, type TestDatabase } from './helpers.js';
+import { createTestDatabase, DATABASES, onDatabase, IDENTIFIERS_PATH, PROFILE_PATH, type TestDatabase } from './helpers.js';
 import { startServer } from './process-helpers.js';
 
 function databaseUrl(database: TestDatabase): string {
@@ -9,7 +9,7 @@ function databaseUrl(database: TestDatabase): string {
 }
 
 for (const kind of DATABASES) {
-  describe(`the server process (${kind})`, () => {
+  describe(`the server process (${kind})`, onDatabase(kind), () => {
     let database: TestDatabase;
     before(async () => {
       database = await createTestDatabase(kind);

@@ -2,12 +2,17 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { isEntryPoint } from '../entry-point.js';
-import { apiKeyProblem, generateApiKey } from '../domain/api-keys.js';
+import { generateApiKey } from '../domain/api-keys.js';
+import { CLI_ACTOR } from '../domain/audit.js';
 import { serveWorkers } from '../cluster.js';
 import { failStart, serve } from '../main.js';
 import { KyselyStore } from '../storage/kysely-store.js';
 import { createServices, type Services } from '../services/index.js';
 import type { App } from '../storage/store.js';
+import { registerAuditCommand } from './audit.js';
+import { registerCopyCommand } from './copy.js';
+import { registerDestinationsCommand } from './destinations.js';
+import { printKey, registerKeysCommand } from './keys.js';
 import { printTable } from './output.js';
 import { registerExportCommand } from './export.js';
 import { type DataCommandContext, registerImportCommand } from './import.js';
@@ -15,6 +20,8 @@ import { registerRevenueCommand } from './revenue.js';
 import { registerRulesCommand } from './rules.js';
 import { registerStatsCommand } from './stats.js';
 import { registerWebhooksCommand } from './webhooks.js';
+import { NetworkPolicy } from '../webhooks/network-policy.js';
+import { PolicySender } from '../webhooks/destination-sender.js';
 
 /** A failure the operator can fix; printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -27,11 +34,16 @@ interface GlobalOptions {
 async function withServices<T>(program: Command, work: (services: Services) => Promise<T>): Promise<T> {
   const { databaseUrl } = program.opts<GlobalOptions>();
   const env = databaseUrl === undefined ? process.env : { ...process.env, DATABASE_URL: databaseUrl };
-  const store = KyselyStore.open(loadConfig(env).database);
+  const config = loadConfig(env);
+  const store = KyselyStore.open(config.database);
+  const network = new NetworkPolicy(config.webhooks);
+  // `destinations test` sends through it, under the same policy and timeout as the server's sends.
+  const destinationSender = new PolicySender(network, config.webhooks.timeoutMs);
   try {
     await store.migrate();
-    return await work(createServices(store));
+    return await work(createServices(store, { webhookTargets: network, destinationSender }));
   } finally {
+    destinationSender.close();
     await store.close();
   }
 }
@@ -49,10 +61,6 @@ async function resolveApp(services: Services, wanted: string | undefined): Promi
 }
 
 const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
-
-function printKey(secret: string): void {
-  process.stdout.write(`\nAPI key (shown only now; store it safely):\n\n    ${secret}\n\n`);
-}
 
 export function buildCli(): Command {
   const program = new Command('crosswalk')
@@ -98,9 +106,10 @@ export function buildCli(): Command {
     .addHelpText('after', '\nExamples:\n  crosswalk apps create my-ios-app\n  crosswalk apps create staging --no-key --json')
     .action((name: string, options: { key: boolean; json?: boolean }) =>
       withServices(program, async (services) => {
-        const app = await services.apps.create(name);
+        const app = await services.apps.create(name, CLI_ACTOR);
         const secret = options.key ? generateApiKey() : undefined;
-        if (secret) await services.apps.addKey(app.id, secret, 'created with the app');
+        // An admin key, as every key was before keys had scopes (see "crosswalk keys create --help").
+        if (secret) await services.apps.addKey(app.id, secret, 'created with the app', CLI_ACTOR, { scope: 'admin', generated: true });
         if (options.json) return console.log(JSON.stringify({ ...app, apiKey: secret ?? null }));
         console.log(`created app "${app.name}" with id ${app.id}`);
         if (secret) printKey(secret);
@@ -118,62 +127,17 @@ export function buildCli(): Command {
       }),
     );
 
-  const keys = program.command('keys').description('manage API keys (stored only as hashes)');
-  keys
-    .command('create')
-    .description('create an API key for an app, or register one you supply')
-    .option('--app <app>', 'app id or name (may be left out when there is only one app)')
-    .option('--name <name>', 'a label for the key', 'created with the CLI')
-    .option('--key <secret>', 'register this exact key instead of generating one (16-256 printable ASCII)')
-    .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  crosswalk keys create --app my-ios-app --name backend\n  crosswalk keys create --key "$MY_SECRET"')
-    .action((options: { app?: string; name: string; key?: string; json?: boolean }) =>
-      withServices(program, async (services) => {
-        const app = await resolveApp(services, options.app);
-        const secret = options.key ?? generateApiKey();
-        const problem = apiKeyProblem(secret);
-        if (problem) throw new CliError(problem);
-        const { key, created } = await services.apps.addKey(app.id, secret, options.name);
-        if (!created) throw new CliError(`that key is already registered (id ${key.id})`);
-        if (options.json) return console.log(JSON.stringify({ ...key, apiKey: secret }));
-        console.log(`created key ${key.id} for app "${app.name}"`);
-        if (!options.key) printKey(secret);
-      }),
-    );
-  keys
-    .command('list')
-    .description('list API keys (hints only: the keys themselves are not stored)')
-    .option('--app <app>', 'only the keys of this app (id or name)')
-    .option('--json', 'print JSON')
-    .action((options: { app?: string; json?: boolean }) =>
-      withServices(program, async (services) => {
-        const appId = options.app === undefined ? undefined : (await resolveApp(services, options.app)).id;
-        const list = await services.apps.listKeys(appId);
-        if (options.json) return console.log(JSON.stringify(list));
-        printTable(
-          ['ID', 'APP', 'NAME', 'HINT', 'CREATED', 'REVOKED'],
-          list.map((k) => [k.id, k.appId, k.name, k.hint, iso(k.createdAt), iso(k.revokedAt)]),
-        );
-      }),
-    );
-  keys
-    .command('revoke <keyId>')
-    .description('revoke an API key; requests with it are refused from then on')
-    .addHelpText('after', '\nExample:\n  crosswalk keys revoke 0b7c6a1e-3f0e-4c55-9a63-5a4c1e2f9d10')
-    .action((keyId: string) =>
-      withServices(program, async (services) => {
-        if (!(await services.apps.revokeKey(keyId))) throw new CliError(`no key has the id "${keyId}" (see "crosswalk keys list")`);
-        console.log(`revoked key ${keyId}`);
-      }),
-    );
-
   const data: DataCommandContext = { withServices: (work) => withServices(program, work), resolveApp };
+  registerKeysCommand(program, data);
+  registerAuditCommand(program, data);
   registerImportCommand(program, data);
   registerExportCommand(program, data);
   registerStatsCommand(program, data);
   registerRulesCommand(program, data);
   registerWebhooksCommand(program, data);
+  registerDestinationsCommand(program, data);
   registerRevenueCommand(program, data);
+  registerCopyCommand(program);
   return program;
 }
 

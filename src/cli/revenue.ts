@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CLI_ACTOR } from '../domain/audit.js';
 import { DEFAULT_ACCESS_LEVEL, UNKNOWN_ACCESS_LEVEL_MODES, type UnknownAccessLevelMode } from '../domain/revenue.js';
 import { ApiError } from '../errors.js';
 import type { RevenueConfigService, RevenueSettings } from '../services/revenue-config.js';
@@ -70,7 +71,7 @@ export function registerRevenueCommand(program: Command, data: DataCommandContex
     .addHelpText('after', '\nExample:\n  crosswalk revenue access-levels add vip --app my-ios-app')
     .action((id: string, options: Options) =>
       run(options, async (config, app) => {
-        const added = await explained({ access_level_id: '<access_level_id>' }, () => config.addAccessLevel(app.id, id));
+        const added = await explained({ access_level_id: '<access_level_id>' }, () => config.addAccessLevel(app.id, id, CLI_ACTOR));
         if (options.json) return console.log(JSON.stringify(added));
         console.log(added.created ? `added access level "${id}" to app "${app.name}"` : `access level "${id}" was configured already`);
       }),
@@ -78,7 +79,7 @@ export function registerRevenueCommand(program: Command, data: DataCommandContex
   sub(levels, 'remove <access_level_id>', 'remove an access level (refused while a product unlocks it; profiles keep it)', false).action(
     (id: string, options: Options) =>
       run(options, async (config, app) => {
-        if (!(await explained({ access_level_id: '<access_level_id>' }, () => config.removeAccessLevel(app.id, id)))) {
+        if (!(await explained({ access_level_id: '<access_level_id>' }, () => config.removeAccessLevel(app.id, id, CLI_ACTOR)))) {
           throw new DataCommandError(`app "${app.name}" has no access level "${id}" (see "crosswalk revenue access-levels list")`);
         }
         console.log(`removed access level "${id}"`);
@@ -112,7 +113,7 @@ export function registerRevenueCommand(program: Command, data: DataCommandContex
       const product = { storeProductId, accessLevelId: options.accessLevel === false ? null : options.accessLevel, isConsumable: options.consumable === true };
       return run(options, async (config, app) => {
         const labels = { store_product_id: '<store_product_id>', access_level_id: '--access-level' };
-        const saved = await explained(labels, () => config.setProduct(app.id, product));
+        const saved = await explained(labels, () => config.setProduct(app.id, product, CLI_ACTOR));
         if (options.json) return console.log(JSON.stringify(saved));
         const unlocks = product.accessLevelId === null ? 'nothing' : `access level "${product.accessLevelId}"`;
         console.log(`product "${storeProductId}" of app "${app.name}" unlocks ${unlocks}${product.isConsumable ? ' (consumable)' : ''}`);
@@ -122,7 +123,7 @@ export function registerRevenueCommand(program: Command, data: DataCommandContex
   sub(products, 'remove <store_product_id>', `remove a product: it unlocks "${DEFAULT_ACCESS_LEVEL}" again`, false).action(
     (storeProductId: string, options: Options) =>
       run(options, async (config, app) => {
-        if (!(await explained({ store_product_id: '<store_product_id>' }, () => config.removeProduct(app.id, storeProductId)))) {
+        if (!(await explained({ store_product_id: '<store_product_id>' }, () => config.removeProduct(app.id, storeProductId, CLI_ACTOR)))) {
           throw new DataCommandError(`app "${app.name}" has no product "${storeProductId}" (see "crosswalk revenue products list")`);
         }
         console.log(`removed product "${storeProductId}"`);
@@ -144,7 +145,7 @@ export function registerRevenueCommand(program: Command, data: DataCommandContex
     .action((currency: string, usdPerUnit: string, options: Options) =>
       run(options, async (config, app) => {
         const labels = { currency: '<currency>', usd_per_unit: '<usd_per_unit>' };
-        const rate = await explained(labels, () => config.setRate(app.id, currency, decimal(usdPerUnit)));
+        const rate = await explained(labels, () => config.setRate(app.id, currency, decimal(usdPerUnit), CLI_ACTOR));
         if (options.json) return console.log(JSON.stringify(rate));
         console.log(`1 ${rate.currency} = ${rate.usdPerUnit} USD for app "${app.name}"`);
       }),
@@ -152,7 +153,7 @@ export function registerRevenueCommand(program: Command, data: DataCommandContex
   sub(rates, 'remove <currency>', 'remove the rate of a currency (production transactions in it are then refused)', false).action(
     (currency: string, options: Options) =>
       run(options, async (config, app) => {
-        if (!(await explained({ currency: '<currency>' }, () => config.removeRate(app.id, currency)))) {
+        if (!(await explained({ currency: '<currency>' }, () => config.removeRate(app.id, currency, CLI_ACTOR)))) {
           throw new DataCommandError(`app "${app.name}" has no rate for ${currency.toUpperCase()} (see "crosswalk revenue rates list")`);
         }
         console.log(`removed the rate of ${currency.toUpperCase()}`);
@@ -166,7 +167,7 @@ export function registerRevenueCommand(program: Command, data: DataCommandContex
         const settings =
           mode === undefined
             ? await config.settings(app.id)
-            : await explained({ unknown_access_levels: '<mode>' }, () => config.setSettings(app.id, { unknownAccessLevels: mode as UnknownAccessLevelMode }));
+            : await explained({ unknown_access_levels: '<mode>' }, () => config.setSettings(app.id, { unknownAccessLevels: mode as UnknownAccessLevelMode }, CLI_ACTOR));
         printSettings(app, settings, options.json);
       }),
     );

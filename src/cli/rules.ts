@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CLI_ACTOR } from '../domain/audit.js';
 import { IDENTIFIER_KEYS, type IdentifierKey, isIdentifierKey } from '../domain/identifiers.js';
 import {
   type AppRules,
@@ -53,7 +54,7 @@ export function registerRulesCommand(program: Command, data: DataCommandContext)
   const edit = (appName: string | undefined, json: boolean | undefined, change: (current: AppRules) => AppRules) =>
     data.withServices(async (services) => {
       const app = await data.resolveApp(services, appName);
-      const updated = await services.apps.changeRules(app.id, change);
+      const updated = await services.apps.changeRules(app.id, change, CLI_ACTOR);
       printRules(app, updated, json);
     });
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CLI_ACTOR } from '../domain/audit.js';
 import { EVENT_TYPES } from '../domain/events.js';
 import { DELIVERY_STATUSES } from '../domain/webhooks.js';
 import { ApiError, EndpointLimitError } from '../errors.js';
@@ -7,8 +8,8 @@ import { compile, parse } from '../schemas/validate.js';
 import { deliveriesQuery, newEndpointBody, toDeliveryQuery, toNewEndpoint } from '../schemas/webhooks.js';
 import { DataCommandError, type DataCommandContext } from './import.js';
 import { printTable } from './output.js';
+import { checkOptions, definedOnly, isoOrEmpty, optionProblems, printDeliveries } from './options.js';
 
-const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
 
 /** The option that carries each field the shared validators name. */
 const OPTION_OF: Record<string, string> = {
@@ -18,6 +19,7 @@ const OPTION_OF: Record<string, string> = {
   description: '--description',
   status: '--status',
   endpoint_id: '--endpoint',
+  profile_id: '--profile',
   limit: '--limit',
   cursor: '--cursor',
 };
@@ -27,23 +29,8 @@ const checkNewEndpoint = compile(newEndpointBody);
 // Option values are text, like a query string's, and are read the same way.
 const checkDeliveriesQuery = compile(deliveriesQuery, { coerce: true });
 
-/** The options that were given: one left out is not a field at all. */
-const definedOnly = (fields: Record<string, string | undefined>) =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
-
 /** Runs a validator and turns its envelope into one line naming the options at fault. */
-function check<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    const problems = error.items.map((item) => {
-      const option = item.source === null ? undefined : OPTION_OF[item.source];
-      return option ? `${option}: ${item.errors.join(' ')}` : item.errors.join(' ');
-    });
-    throw new DataCommandError(problems.join('; '));
-  }
-}
+const check = <T>(parse: () => T): T => checkOptions(parse, (source) => OPTION_OF[source]);
 
 /** `crosswalk webhooks …`: endpoints and deliveries, straight on the database. */
 export function registerWebhooksCommand(program: Command, data: DataCommandContext): void {
@@ -63,7 +50,10 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .addHelpText(
       'after',
       '\nExamples:\n  crosswalk webhooks add --app my-ios-app --url https://example.com/hooks\n' +
-        '  crosswalk webhooks add --url http://127.0.0.1:4000/ --events integration_identifiers.updated,profile.deleted',
+        '  crosswalk webhooks add --url https://hooks.example.com/crosswalk --events integration_identifiers.updated,profile.deleted\n' +
+        '  WEBHOOK_ALLOW_PRIVATE_NETWORKS=true crosswalk webhooks add --url http://127.0.0.1:4000/   (local development)\n' +
+        '\nThe URL must point to a public address unless WEBHOOK_ALLOWED_NETWORKS or\n' +
+        'WEBHOOK_ALLOW_PRIVATE_NETWORKS allow otherwise (see docs/webhooks.md, "Target safety").',
     )
     .action((options: { app?: string; url: string; events?: string; secret?: string; description?: string; json?: boolean }) =>
       data.withServices(async (services) => {
@@ -78,8 +68,10 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
           ),
         );
         const app = await data.resolveApp(services, options.app);
-        const created = await services.webhooks.addEndpoint(app.id, endpoint).catch((error: unknown) => {
-          throw error instanceof EndpointLimitError ? new DataCommandError(`${error.message}; remove one first`) : error;
+        const created = await services.webhooks.addEndpoint(app.id, endpoint, CLI_ACTOR).catch((error: unknown) => {
+          if (error instanceof EndpointLimitError) throw new DataCommandError(`${error.message}; remove one first`);
+          // A target the network policy refuses: worded on --url as the API words it on `url`.
+          throw error instanceof ApiError ? optionProblems(error, (source) => OPTION_OF[source]) : error;
         });
         if (options.json) return console.log(JSON.stringify(created));
         console.log(`added endpoint ${created.id} for app "${app.name}": ${created.url}`);
@@ -100,7 +92,7 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
         if (options.json) return console.log(JSON.stringify(list));
         printTable(
           ['ID', 'URL', 'EVENTS', 'SECRET', 'CREATED', 'DESCRIPTION'],
-          list.map((e) => [e.id, e.url, e.eventTypes.join(','), e.secretHint, iso(e.createdAt), e.description ?? '']),
+          list.map((e) => [e.id, e.url, e.eventTypes.join(','), e.secretHint, isoOrEmpty(e.createdAt), e.description ?? '']),
         );
       }),
     );
@@ -113,7 +105,7 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .action((endpointId: string, options: { app?: string }) =>
       data.withServices(async (services) => {
         const app = await data.resolveApp(services, options.app);
-        if (!(await services.webhooks.removeEndpoint(app.id, endpointId))) {
+        if (!(await services.webhooks.removeEndpoint(app.id, endpointId, CLI_ACTOR))) {
           throw new DataCommandError(`app "${app.name}" has no endpoint with the id "${endpointId}" (see "crosswalk webhooks list")`);
         }
         console.log(`removed endpoint ${endpointId}; its pending deliveries were cancelled`);
@@ -126,26 +118,23 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
     .option('--app <app>', 'app id or name (may be left out when there is only one app)')
     .option('--status <status>', `only this status: ${DELIVERY_STATUSES.join(', ')}`)
     .option('--endpoint <endpointId>', 'only the deliveries to this endpoint')
+    .option('--profile <profileId>', 'only the deliveries of events about this profile')
     .option('--limit <count>', 'at most this many (1-100)', '20')
     .option('--cursor <cursor>', 'the page after this cursor (printed under a full page)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  crosswalk webhooks deliveries --status failed\n  crosswalk webhooks deliveries --limit 100 --json')
-    .action((options: { app?: string; status?: string; endpoint?: string; limit: string; cursor?: string; json?: boolean }) =>
+    .addHelpText(
+      'after',
+      '\nExamples:\n  crosswalk webhooks deliveries --status failed\n  crosswalk webhooks deliveries --profile 0b0f4f0e-4b7d-4a59-9b8e-3f9d1c2e5a10\n  crosswalk webhooks deliveries --limit 100 --json',
+    )
+    .action((options: { app?: string; status?: string; endpoint?: string; profile?: string; limit: string; cursor?: string; json?: boolean }) =>
       data.withServices(async (services) => {
         const query = check(() =>
-          toDeliveryQuery(parse(checkDeliveriesQuery, definedOnly({ status: options.status, endpoint_id: options.endpoint, limit: options.limit, cursor: options.cursor }))),
+          toDeliveryQuery(parse(checkDeliveriesQuery, definedOnly({ status: options.status, endpoint_id: options.endpoint, profile_id: options.profile, limit: options.limit, cursor: options.cursor }))),
         );
         const app = await data.resolveApp(services, options.app);
         const page = await services.webhooks.listDeliveries(app.id, query);
         if (options.json) return console.log(JSON.stringify(page));
-        printTable(
-          ['ID', 'STATUS', 'EVENT', 'PROFILE', 'ENDPOINT', 'ATTEMPTS', 'LAST CODE', 'NEXT ATTEMPT', 'CREATED', 'LAST ERROR'],
-          page.deliveries.map((d) => [
-            String(d.id), d.status, d.eventType, d.profileId, d.endpointId, String(d.attempts),
-            d.lastStatusCode === null ? '' : String(d.lastStatusCode), iso(d.nextAttemptAt), iso(d.createdAt), d.lastError ?? '',
-          ]),
-        );
-        if (page.next !== null) console.log(`\nmore: --cursor ${page.next}`);
+        printDeliveries(page);
       }),
     );
 
@@ -159,7 +148,7 @@ export function registerWebhooksCommand(program: Command, data: DataCommandConte
       data.withServices(async (services) => {
         const app = await data.resolveApp(services, options.app);
         const id = parsePositiveInteger(deliveryId);
-        const delivery = id === null ? null : await services.webhooks.redeliver(app.id, id);
+        const delivery = id === null ? null : await services.webhooks.redeliver(app.id, id, CLI_ACTOR);
         if (!delivery) {
           throw new DataCommandError(`app "${app.name}" has no delivery ${JSON.stringify(deliveryId)} to an endpoint that still exists (see "crosswalk webhooks deliveries")`);
         }

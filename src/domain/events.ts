@@ -45,3 +45,20 @@ export const identifierChangesData = (changes: readonly { key: string; oldValue:
 
 /** Why an access_level.updated event was sent. */
 export type AccessLevelChange = 'granted' | 'revoked' | 'started' | 'expired' | 'updated';
+
+/**
+ * What is left of a stored event once its profile is deleted: the event's id, type, time and app,
+ * and the profile id. No customer user id, no identifier values, no attributes or purchases.
+ */
+export function erasedEventPayload(event: { id: string; type: string; createdAt: number; appId: string; profileId: string }): EventPayload {
+  return {
+    id: event.id,
+    type: event.type as EventType,
+    created_at: new Date(event.createdAt).toISOString(),
+    app_id: event.appId,
+    data: { profile_id: event.profileId, customer_user_id: null, erased: true },
+  };
+}
+
+/** The data of a profile.deleted event: ids only, since the event outlives the profile's erasure. */
+export const profileDeletedData = (profileId: string): EventData => ({ profile_id: profileId, customer_user_id: null });

@@ -47,3 +47,12 @@ export function changeOf(key: IdentifierKey, oldValue: string | null, newValue: 
   if (newValue === oldValue) return null;
   return { key, oldValue, newValue, kind: newValue === null ? 'clear' : oldValue === null ? 'set' : 'change' };
 }
+
+/**
+ * Whether dropping placeholder `sent` from a key whose value is `kept` repeats the key's newest
+ * history entry, `latest`: a drop of the same placeholder over the same value, with no change of
+ * the key since. Such a repeat changes nothing and adds no history entry; the first one stays.
+ */
+export function repeatsLatestDrop(latest: HistoryRecord | undefined, kept: string | null, sent: string): boolean {
+  return latest !== undefined && latest.kind === 'dropped' && latest.newValue === sent && latest.oldValue === kept;
+}

@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { EventType } from './events.js';
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'cancelled'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+/** A destination's deliveries can also be `skipped`: there was nothing to send (no id for the tool, ...). */
+export const DESTINATION_DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+export type DeliveryStatus = (typeof DESTINATION_DELIVERY_STATUSES)[number];
+
+/** What an outbox endpoint is: a webhook endpoint, or a destination (a tool revenue is sent to). */
+export type EndpointKind = 'webhook' | 'destination';
 
 /** An endpoint to add, as validated from the API or the CLI. */
 export interface NewEndpoint {
@@ -16,7 +21,10 @@ export interface NewEndpoint {
 
 export interface DeliveryQuery {
   status?: DeliveryStatus;
+  /** The webhook endpoint's, or the destination's, id. */
   endpointId?: string;
+  /** Only deliveries of events about this profile. */
+  profileId?: string;
   limit: number;
   /** Only deliveries older than this id (the cursor of the previous page). */
   before?: number;

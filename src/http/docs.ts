@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import { hasOptionalBody } from './json-body.js';
 
 /**
@@ -21,6 +21,24 @@ function markOptionalBodies(paths: Record<string, Record<string, unknown> | unde
       if (operation.requestBody) operation.requestBody.required = false;
     }
   }
+}
+
+/** The tab's icon: two paths crossing. */
+const ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f4e79"/>' +
+  '<path d="M7 9h18M7 23h18M11 5v22M21 5v22" stroke="#fff" stroke-width="3" stroke-linecap="round"/></svg>';
+
+/**
+ * The scope an operation needs (given to every API route as it is registered, see routeScopes in
+ * auth.ts) as the operation's `x-api-key-scope`, and the 403 a key without it gets.
+ */
+function withScope(schema: FastifySchema, route: RouteOptions): FastifySchema {
+  const scope = route.config?.scope;
+  if (schema === undefined || scope === undefined) return schema;
+  const documented: Record<string, unknown> = { ...schema, 'x-api-key-scope': scope };
+  const response = schema.response as Record<string, unknown> | undefined;
+  if (scope !== 'read' && response?.[401] !== undefined) documented.response = { ...response, 403: response[401] };
+  return documented as FastifySchema;
 }
 
 /**
@@ -53,7 +71,7 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
     // Health, metrics and the documents themselves are not API operations.
     hideUntagged: true,
     transform: ({ schema, url, route }) => ({
-      schema: schema?.body !== undefined && hasOptionalBody(route) ? ({ ...schema, [OPTIONAL_BODY]: true } as FastifySchema) : schema,
+      schema: withScope(schema?.body !== undefined && hasOptionalBody(route) ? ({ ...schema, [OPTIONAL_BODY]: true } as FastifySchema) : schema, route),
       url,
     }),
     transformObject: (document) => {
@@ -62,6 +80,16 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
       return document.openapiObject;
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { tryItOutEnabled: true, deepLinking: true } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { tryItOutEnabled: true, deepLinking: true },
+    // The page is Crosswalk's: its name in the title and the tab's icon, no framework logo or top bar.
+    logo: { type: 'image/svg+xml', content: Buffer.from(ICON), href: '/docs' },
+    theme: {
+      title: 'Crosswalk API reference',
+      css: [{ filename: 'crosswalk.css', content: '.swagger-ui .topbar { display: none; }' }],
+      favicon: [{ filename: 'crosswalk.svg', rel: 'icon', sizes: 'any', type: 'image/svg+xml', content: Buffer.from(ICON) }],
+    },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

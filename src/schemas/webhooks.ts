@@ -90,6 +90,9 @@ export const deliveriesQuery = Type.Object(
       Type.Unsafe<DeliveryStatus>(Type.String({ enum: [...DELIVERY_STATUSES], [Words]: { '*': `Must be one of: ${DELIVERY_STATUSES.join(', ')}.` } })),
     ),
     endpoint_id: Type.Optional(Type.String({ format: 'uuid', [Words]: { '*': 'Must be the id of a webhook endpoint.' } })),
+    profile_id: Type.Optional(
+      Type.String({ format: 'uuid', description: 'Only deliveries of events about this profile', [Words]: { '*': 'Must be a profile id (a UUID).' } }),
+    ),
     limit: pageLimit(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE),
     cursor: pageCursor('Must be the next_cursor of a previous page.'),
   },
@@ -100,6 +103,7 @@ export function toDeliveryQuery(query: Static<typeof deliveriesQuery>): Delivery
   const result: DeliveryQuery = { limit: query.limit ?? DEFAULT_PAGE_SIZE };
   if (query.status !== undefined) result.status = query.status;
   if (query.endpoint_id !== undefined) result.endpointId = query.endpoint_id;
+  if (query.profile_id !== undefined) result.profileId = query.profile_id.toLowerCase();
   if (query.cursor !== undefined) result.before = query.cursor;
   return result;
 }

@@ -1,5 +1,12 @@
 import { identifierChangesData } from '../domain/events.js';
-import { changeOf, type HistoryRecord, type IdentifierChange, type IdentifierWriteResult, type WriteActor } from '../domain/identifier-writes.js';
+import {
+  changeOf,
+  type HistoryRecord,
+  type IdentifierChange,
+  type IdentifierWriteResult,
+  repeatsLatestDrop,
+  type WriteActor,
+} from '../domain/identifier-writes.js';
 import type { IdentifierChanges } from '../domain/identifiers.js';
 import type { ProfileAddress } from '../domain/profile.js';
 import { type AppRules, applyPlaceholderRule, type DroppedValue } from '../domain/rules.js';
@@ -33,6 +40,10 @@ export class BatchService {
     return this.store.write(async (tx) => {
       const rules = await tx.rules(appId);
       if (Object.keys(rules.conflictPolicies).length === 0) return applySetBased(tx, appId, items, createMissing, actor, rules);
+      // Every addressed profile held at once, in one order, before the items take them one by one:
+      // concurrent batches then cannot deadlock on the profiles they name.
+      const { ids, cuids } = addressesOf(items.map((item) => item.address));
+      await tx.profilesForWrite(appId, ids, cuids);
       const outcomes: BatchOutcome[] = [];
       for (const item of items) outcomes.push(await applyItem(tx, appId, item, createMissing, actor, rules));
       return outcomes;
@@ -67,10 +78,15 @@ async function applyItem(tx: WriteTransaction, appId: string, item: BatchItem, c
 
 const slotOf = (profileId: string, key: string) => `${profileId}\u0000${key}`;
 
+/** The distinct profile ids and customer user ids that the addresses name. */
+const addressesOf = (addresses: readonly ProfileAddress[]) => ({
+  ids: [...new Set(addresses.flatMap((a) => (a.profileId === undefined ? [] : [a.profileId])))],
+  cuids: [...new Set(addresses.flatMap((a) => (a.customerUserId === undefined ? [] : [a.customerUserId])))],
+});
+
 /** The addressed profiles, found (and created where the items may create them) all at once. */
 async function resolveProfiles(tx: WriteTransaction, appId: string, addresses: readonly ProfileAddress[], createMissing: boolean) {
-  const ids = [...new Set(addresses.flatMap((a) => (a.profileId === undefined ? [] : [a.profileId])))];
-  const cuids = [...new Set(addresses.flatMap((a) => (a.customerUserId === undefined ? [] : [a.customerUserId])))];
+  const { ids, cuids } = addressesOf(addresses);
   const found = await tx.profilesForWrite(appId, ids, cuids);
   const byId = new Map(found.map((p) => [p.id, p]));
   const byCuid = new Map(found.flatMap((p) => (p.customerUserId === null ? [] : [[p.customerUserId, p] as const])));
@@ -92,6 +108,16 @@ async function resolveProfiles(tx: WriteTransaction, appId: string, addresses: r
     for (const profile of created) createdIds.add(profile.id);
   }
   return { resolve, createdIds, byId };
+}
+
+/** The stored newest history entry of each slot (profile and key) asked for, by slot; read only when some placeholder is dropped. */
+async function latestDrops(tx: WriteTransaction, appId: string, slots: readonly { profileId: string; key: string }[]) {
+  const latest = new Map<string, HistoryRecord>();
+  if (slots.length === 0) return latest;
+  const profileIds = [...new Set(slots.map((slot) => slot.profileId))];
+  const keys = [...new Set(slots.map((slot) => slot.key))];
+  for (const entry of await tx.latestHistory(appId, profileIds, keys)) latest.set(slotOf(entry.profileId, entry.key), entry);
+  return latest;
 }
 
 /**
@@ -125,6 +151,12 @@ async function applySetBased(
   const profiles = [...new Set(live.flatMap(({ item }) => resolve(item.address)?.id ?? []))];
   const initial = new Map((await tx.identifierRowsOf(appId, profiles)).map((row) => [slotOf(row.profileId, row.key), row.value]));
   const current = new Map(initial);
+  // The newest history entry of each slot where a placeholder is dropped, kept up to date as the
+  // items apply: a drop that repeats it adds no entry.
+  const latest = await latestDrops(tx, appId, live.flatMap(({ item, i }) => {
+    const profileId = resolve(item.address)?.id;
+    return profileId === undefined ? [] : filtered[i]!.dropped.map(({ key }) => ({ profileId, key }));
+  }));
 
   // The items in order, in memory.
   const now = Date.now();
@@ -147,9 +179,18 @@ async function applySetBased(
       if (value === null) current.delete(slot);
       else current.set(slot, value);
     }
-    for (const change of changes) history.push({ profileId: profile.id, otherProfileId: null, ...change });
+    for (const change of changes) {
+      const entry: HistoryRecord = { profileId: profile.id, otherProfileId: null, ...change };
+      history.push(entry);
+      latest.set(slotOf(profile.id, change.key), entry);
+    }
     for (const { key, value } of dropped) {
-      history.push({ profileId: profile.id, key, kind: 'dropped', oldValue: current.get(slotOf(profile.id, key)) ?? null, newValue: value, otherProfileId: null });
+      const slot = slotOf(profile.id, key);
+      const kept = current.get(slot) ?? null;
+      if (repeatsLatestDrop(latest.get(slot), kept, value)) continue;
+      const entry: HistoryRecord = { profileId: profile.id, key, kind: 'dropped', oldValue: kept, newValue: value, otherProfileId: null };
+      history.push(entry);
+      latest.set(slot, entry);
     }
     if (changes.length > 0) events.push({ profile, changes });
     const created = createdIds.has(profile.id) && !reported.has(profile.id);

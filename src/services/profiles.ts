@@ -1,4 +1,4 @@
-import { patchFields, profileEventData } from '../domain/events.js';
+import { patchFields, profileDeletedData, profileEventData } from '../domain/events.js';
 import type { ProfileAddress, ProfilePatch, ProfileRecord } from '../domain/profile.js';
 import type { Store } from '../storage/store.js';
 
@@ -17,6 +17,11 @@ export class ProfileService {
    * profile that gets a customer user id makes a profile.updated event naming `customer_user_id`.
    */
   ensure(appId: string, address: ProfileAddress, patch: ProfilePatch): Promise<ProfileRecord> {
+    // On PostgreSQL, one statement, so one round trip.
+    const statements = this.store.oneStatement;
+    if (statements !== null && (address.profileId !== undefined || address.customerUserId !== undefined)) {
+      return statements.ensureProfile(appId, address, patch, patchFields(patch));
+    }
     return this.store.write(async (tx) => {
       // Only an address with both ids can change an existing profile's customer user id.
       const before = address.profileId !== undefined && address.customerUserId !== undefined
@@ -48,13 +53,21 @@ export class ProfileService {
     });
   }
 
-  /** Deletes a profile with its identifiers, history, attributes and devices; false when not found. */
+  /**
+   * Deletes a profile with its identifiers, history, attributes, devices and revenue, and erases its
+   * personal data from the webhook outbox (events about it keep only ids; its pending deliveries
+   * are cancelled), all in one transaction; false when not found. The profile.deleted event carries
+   * ids only, and waits for any attempt still under way for an earlier event of the profile.
+   */
   delete(appId: string, address: ProfileAddress): Promise<boolean> {
     return this.store.write(async (tx) => {
       const profile = await tx.profileForWrite(appId, address);
       if (profile === null) return false;
+      const now = Date.now();
       await tx.deleteProfile(appId, profile.id);
-      await tx.recordEvent(appId, 'profile.deleted', { profile_id: profile.id, customer_user_id: profile.customerUserId });
+      const attemptEnds = await tx.eraseProfileEvents(appId, profile.id, now);
+      await tx.recordEvent(appId, 'profile.deleted', profileDeletedData(profile.id), now);
+      if (attemptEnds !== null) await tx.delayProfileDeliveries(appId, profile.id, attemptEnds);
       return true;
     });
   }

@@ -1,3 +1,4 @@
+import type { AuditActor } from '../domain/audit.js';
 import { charLength, unstorableText } from '../domain/formats.js';
 import {
   MAX_ACCESS_LEVEL_ID_LENGTH,
@@ -7,7 +8,7 @@ import {
   type UnknownAccessLevelMode,
 } from '../domain/revenue.js';
 import { ApiError } from '../errors.js';
-import type { Store } from '../storage/store.js';
+import type { ManagementTransaction, Store } from '../storage/store.js';
 
 /**
  * Why a value cannot be what a field of the revenue configuration holds, or null. The admin API's
@@ -69,6 +70,8 @@ const SHOWN_PRODUCTS = 5;
  * What the vendor configures in its dashboard: access levels, what each product unlocks, the
  * currency rates that convert revenue to dollars, and what to do with access level ids never
  * configured. The admin API and `crosswalk revenue` both call it; it checks every id and value.
+ * Every change is made in one transaction with its entry in the audit trail, recorded as made by
+ * `actor`; an operation that changes nothing records nothing.
  */
 export class RevenueConfigService {
   constructor(private readonly store: Store) {}
@@ -78,20 +81,30 @@ export class RevenueConfigService {
   }
 
   /** Configures an access level; `created` is false when it already was (nothing changes then). */
-  async addAccessLevel(appId: string, accessLevelId: string): Promise<{ accessLevel: AccessLevel; created: boolean }> {
+  async addAccessLevel(appId: string, accessLevelId: string, actor: AuditActor): Promise<{ accessLevel: AccessLevel; created: boolean }> {
     check('access_level_id', accessLevelIdRule, accessLevelId);
-    const created = await this.store.revenue.addAccessLevel(appId, accessLevelId);
-    const levels = await this.store.revenue.listAccessLevels(appId);
-    return { accessLevel: levels.find((level) => level.id === accessLevelId)!, created };
+    return this.store.manage(actor, async (tx) => {
+      const created = await tx.revenue.addAccessLevel(appId, accessLevelId);
+      const levels = await tx.revenue.listAccessLevels(appId);
+      const result = { accessLevel: levels.find((level) => level.id === accessLevelId)!, created };
+      return { result, audit: created ? { appId, action: 'access_level.add', targetId: accessLevelId, detail: {} } : null };
+    });
   }
 
   /**
    * Removes an access level from the configuration; false when it was not configured. Refused while
    * a product unlocks it. Profiles that have it keep it.
    */
-  async removeAccessLevel(appId: string, accessLevelId: string): Promise<boolean> {
+  async removeAccessLevel(appId: string, accessLevelId: string, actor: AuditActor): Promise<boolean> {
     check('access_level_id', accessLevelIdRule, accessLevelId);
-    const users = (await this.store.revenue.listProducts(appId)).filter((product) => product.accessLevelId === accessLevelId);
+    return this.store.manage(actor, async (tx) => {
+      const removed = await this.removeUnusedAccessLevel(tx, appId, accessLevelId);
+      return { result: removed, audit: removed ? { appId, action: 'access_level.remove', targetId: accessLevelId, detail: {} } : null };
+    });
+  }
+
+  private async removeUnusedAccessLevel(tx: ManagementTransaction, appId: string, accessLevelId: string): Promise<boolean> {
+    const users = (await tx.revenue.listProducts(appId)).filter((product) => product.accessLevelId === accessLevelId);
     if (users.length > 0) {
       const names = users.slice(0, SHOWN_PRODUCTS).map((product) => `\`${product.storeProductId}\``).join(', ');
       const more = users.length > SHOWN_PRODUCTS ? ` and ${users.length - SHOWN_PRODUCTS} more` : '';
@@ -99,7 +112,7 @@ export class RevenueConfigService {
       const message = `${subject} this access level: set ${them} to another access level (or none), or remove ${them}, first.`;
       throw new ApiError('validation_error', [{ source: 'access_level_id', errors: [message] }]);
     }
-    return this.store.revenue.removeAccessLevel(appId, accessLevelId);
+    return tx.revenue.removeAccessLevel(appId, accessLevelId);
   }
 
   listProducts(appId: string): Promise<Product[]> {
@@ -111,27 +124,35 @@ export class RevenueConfigService {
    * (`accessLevelCreated`), unless the app refuses access levels it does not know: then the product
    * is refused as a transaction naming that level would be.
    */
-  async setProduct(appId: string, product: Product): Promise<{ product: Product; accessLevelCreated: boolean }> {
+  async setProduct(appId: string, product: Product, actor: AuditActor): Promise<{ product: Product; accessLevelCreated: boolean }> {
     check('store_product_id', storeProductIdRule, product.storeProductId);
     const { accessLevelId } = product;
-    let accessLevelCreated = false;
-    if (accessLevelId !== null) {
-      check('access_level_id', accessLevelIdRule, accessLevelId);
-      accessLevelCreated = !(await this.store.revenue.listAccessLevels(appId)).some((level) => level.id === accessLevelId);
-      if (accessLevelCreated && (await this.store.revenue.unknownAccessLevelMode(appId)) === 'reject') {
-        throw new ApiError('paid_access_level_does_not_exist', [
-          { source: 'access_level_id', errors: [`Paid access level \`${accessLevelId}\` does not exist, and this app refuses access levels it does not know: add it first.`] },
-        ]);
+    if (accessLevelId !== null) check('access_level_id', accessLevelIdRule, accessLevelId);
+    return this.store.manage(actor, async (tx) => {
+      let accessLevelCreated = false;
+      if (accessLevelId !== null) {
+        accessLevelCreated = !(await tx.revenue.listAccessLevels(appId)).some((level) => level.id === accessLevelId);
+        if (accessLevelCreated && (await tx.revenue.unknownAccessLevelMode(appId)) === 'reject') {
+          throw new ApiError('paid_access_level_does_not_exist', [
+            { source: 'access_level_id', errors: [`Paid access level \`${accessLevelId}\` does not exist, and this app refuses access levels it does not know: add it first.`] },
+          ]);
+        }
       }
-    }
-    await this.store.revenue.saveProduct(appId, product);
-    return { product, accessLevelCreated };
+      const before = (await tx.revenue.listProducts(appId)).find((stored) => stored.storeProductId === product.storeProductId);
+      await tx.revenue.saveProduct(appId, product);
+      const same = before !== undefined && before.accessLevelId === accessLevelId && before.isConsumable === product.isConsumable;
+      const detail = { access_level_id: accessLevelId, is_consumable: product.isConsumable, access_level_created: accessLevelCreated };
+      return { result: { product, accessLevelCreated }, audit: same ? null : { appId, action: 'product.set', targetId: product.storeProductId, detail } };
+    });
   }
 
   /** False when the product was not configured; it unlocks `premium` again from then on. */
-  async removeProduct(appId: string, storeProductId: string): Promise<boolean> {
+  async removeProduct(appId: string, storeProductId: string, actor: AuditActor): Promise<boolean> {
     check('store_product_id', storeProductIdRule, storeProductId);
-    return this.store.revenue.removeProduct(appId, storeProductId);
+    return this.store.manage(actor, async (tx) => {
+      const removed = await tx.revenue.removeProduct(appId, storeProductId);
+      return { result: removed, audit: removed ? { appId, action: 'product.remove', targetId: storeProductId, detail: {} } : null };
+    });
   }
 
   listRates(appId: string): Promise<CurrencyRate[]> {
@@ -139,27 +160,40 @@ export class RevenueConfigService {
   }
 
   /** Sets the rate of a currency (the code in any case; kept upper case). Transactions recorded later use it. */
-  async setRate(appId: string, currency: string, usdPerUnit: number): Promise<CurrencyRate> {
+  async setRate(appId: string, currency: string, usdPerUnit: number, actor: AuditActor): Promise<CurrencyRate> {
     check('currency', currencyRule, currency);
     check('usd_per_unit', rateRule, usdPerUnit);
     const code = currency.toUpperCase();
-    await this.store.revenue.setRate(appId, code, usdPerUnit);
-    return (await this.store.revenue.listRates(appId)).find((rate) => rate.currency === code)!;
+    return this.store.manage(actor, async (tx) => {
+      const before = (await tx.revenue.listRates(appId)).find((rate) => rate.currency === code);
+      await tx.revenue.setRate(appId, code, usdPerUnit);
+      const rate = (await tx.revenue.listRates(appId)).find((stored) => stored.currency === code)!;
+      const changed = before?.usdPerUnit !== usdPerUnit;
+      return { result: rate, audit: changed ? { appId, action: 'currency_rate.set', targetId: code, detail: { usd_per_unit: usdPerUnit } } : null };
+    });
   }
 
   /** False when the currency had no rate. */
-  async removeRate(appId: string, currency: string): Promise<boolean> {
+  async removeRate(appId: string, currency: string, actor: AuditActor): Promise<boolean> {
     check('currency', currencyRule, currency);
-    return this.store.revenue.removeRate(appId, currency.toUpperCase());
+    const code = currency.toUpperCase();
+    return this.store.manage(actor, async (tx) => {
+      const removed = await tx.revenue.removeRate(appId, code);
+      return { result: removed, audit: removed ? { appId, action: 'currency_rate.remove', targetId: code, detail: {} } : null };
+    });
   }
 
   async settings(appId: string): Promise<RevenueSettings> {
     return { unknownAccessLevels: await this.store.revenue.unknownAccessLevelMode(appId) };
   }
 
-  async setSettings(appId: string, settings: RevenueSettings): Promise<RevenueSettings> {
+  async setSettings(appId: string, settings: RevenueSettings, actor: AuditActor): Promise<RevenueSettings> {
     check('unknown_access_levels', modeRule, settings.unknownAccessLevels);
-    await this.store.revenue.setUnknownAccessLevelMode(appId, settings.unknownAccessLevels);
-    return settings;
+    const mode = settings.unknownAccessLevels;
+    return this.store.manage(actor, async (tx) => {
+      const before = await tx.revenue.unknownAccessLevelMode(appId);
+      await tx.revenue.setUnknownAccessLevelMode(appId, mode);
+      return { result: settings, audit: before === mode ? null : { appId, action: 'revenue_settings.set', targetId: null, detail: { unknown_access_levels: mode } } };
+    });
   }
 }

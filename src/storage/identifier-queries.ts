@@ -1,5 +1,4 @@
 import { type Kysely, sql } from 'kysely';
-import type { HistoryRecord, WriteActor } from '../domain/identifier-writes.js';
 import { type AppRules, DEFAULT_RULES, isPlaceholderMode, parseConflictPolicies, placeholderForm } from '../domain/rules.js';
 import type { Dialect } from './dialect.js';
 import { preparedQuery } from './prepared.js';
@@ -14,7 +13,11 @@ export async function readRules(db: Db, dialect: Dialect, appId: string): Promis
   const [row] = await preparedQuery(dialect.prepared, 'rules:get', 1, (app) =>
     dialect.db.selectFrom('app_rules').select(['placeholder_mode', 'extra_placeholders', 'conflict_policies']).where('app_id', '=', app!),
   ).execute(db, [appId]);
-  if (!row) return DEFAULT_RULES;
+  return row ? rulesOfRow(row) : DEFAULT_RULES;
+}
+
+/** The rules of a stored app_rules row. */
+export function rulesOfRow(row: { placeholder_mode: string; extra_placeholders: string; conflict_policies: string }): AppRules {
   const extra = JSON.parse(row.extra_placeholders) as unknown;
   return {
     placeholderMode: isPlaceholderMode(row.placeholder_mode) ? row.placeholder_mode : DEFAULT_RULES.placeholderMode,
@@ -56,28 +59,21 @@ export async function otherHolders(db: Db, dialect: Dialect, appId: string, key:
   return rows.map((row) => row.profile_id);
 }
 
-/** Writes history entries, 100 rows per statement (a batch can have thousands). */
-export async function appendHistory(db: Db, appId: string, actor: WriteActor, entries: readonly HistoryRecord[], now: number) {
-  for (let start = 0; start < entries.length; start += 100) {
-    await db
-      .insertInto('identifier_history')
-      .values(
-        entries.slice(start, start + 100).map((entry) => ({
-          app_id: appId,
-          profile_id: entry.profileId,
-          key: entry.key,
-          kind: entry.kind,
-          old_value: entry.oldValue,
-          new_value: entry.newValue,
-          other_profile_id: entry.otherProfileId,
-          source: actor.source,
-          api_key_id: actor.apiKeyId,
-          request_id: actor.requestId,
-          changed_at: now,
-        })),
-      )
-      .execute();
-  }
+/**
+ * Deletes the profile's `key` only while its value is still `value`; answers whether it did. A move
+ * deletes by value too: if the holder changed the key since it was read, the newer value stays.
+ */
+export async function takeValue(db: Db, dialect: Dialect, appId: string, profileId: string, key: string, value: string): Promise<boolean> {
+  const [taken] = await preparedQuery(dialect.prepared, 'identifiers:take', 4, (app, profile, name, held) =>
+    dialect.db
+      .deleteFrom('integration_identifiers')
+      .where('app_id', '=', app!)
+      .where('profile_id', '=', profile!)
+      .where('key', '=', name!)
+      .where('value', '=', held!)
+      .returning('key'),
+  ).execute(db, [appId, profileId, key, value]);
+  return taken !== undefined;
 }
 
 export async function deleteKeys(db: Db, dialect: Dialect, appId: string, profileId: string, keys: readonly string[]) {

@@ -1,49 +1,60 @@
 import { randomUUID } from 'node:crypto';
 import { type Compilable, type Kysely, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
-import { apiKeyHint, hashApiKey } from '../domain/api-keys.js';
+import type { AuditActor } from '../domain/audit.js';
 import { AppNameTakenError } from '../errors.js';
-import { type IdentifierKey, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
+import { IDENTIFIER_KEYS, type IdentifierKey, type IdentifierSet, identifierSet } from '../domain/identifiers.js';
 import type { ProfileAddress } from '../domain/profile.js';
 import type { AppRules } from '../domain/rules.js';
 import { type Dialect, openDialect, type QueryObserver } from './dialect.js';
 import { appStats, databaseSize, exportPage } from './export-queries.js';
 import { GroupCommit, type WriteWork } from './group-commit.js';
 import { readRules } from './identifier-queries.js';
+import * as keys from './key-queries.js';
+import { KyselyManagementTransaction } from './management-transaction.js';
 import { migrateToLatest } from './migrations.js';
 import { DeliveryQueueSignal, QueuedDeliveries, type QueuingWork } from './outbox.js';
 import { addressShape, preparedQuery } from './prepared.js';
 import { readProfile, shapedAddress, whereAddress } from './profile-queries.js';
 import { KyselyRevenueStore } from './revenue-store.js';
-import type { ApiKeysTable, AppsTable } from './schema.js';
-import type { ApiKeyInfo, App, HistoryQuery, KeyOwner, Store, WriteOptions, WriteTransaction } from './store.js';
+import type { AppsTable } from './schema.js';
+import type {
+  App,
+  AuditQuery,
+  HistoryQuery,
+  Managed,
+  ManagementTransaction,
+  NewKeyOptions,
+  Store,
+  WriteOptions,
+  WriteTransaction,
+} from './store.js';
+import { KyselyDestinationStore } from './destination-store.js';
 import { KyselyWebhookStore } from './webhook-store.js';
 import { KyselyWriteTransaction } from './write-transaction.js';
+import type { OneStatementWrites } from './postgres/one-statement.js';
+import { PostgresStatements } from './postgres/statements.js';
 
 const toApp = (row: AppsTable): App => ({ id: row.id, name: row.name, createdAt: row.created_at });
-
-const toKey = (row: Omit<ApiKeysTable, 'key_hash'>): ApiKeyInfo => ({
-  id: row.id,
-  appId: row.app_id,
-  name: row.name,
-  hint: row.hint,
-  createdAt: row.created_at,
-  revokedAt: row.revoked_at,
-});
-
-const KEY_COLUMNS = ['id', 'app_id', 'name', 'hint', 'created_at', 'revoked_at'] as const;
 
 /** The one Store implementation: Kysely over SQLite or PostgreSQL. */
 export class KyselyStore implements Store {
   private readonly groupCommit: GroupCommit | undefined;
   readonly webhooks: KyselyWebhookStore;
+  readonly destinations: KyselyDestinationStore;
   readonly revenue: KyselyRevenueStore;
+  readonly oneStatement: OneStatementWrites | null;
   private readonly queued = new DeliveryQueueSignal();
 
-  private constructor(private readonly dialectInfo: Dialect) {
-    this.groupCommit = dialectInfo.name === 'sqlite' ? new GroupCommit(dialectInfo.db) : undefined;
+  private constructor(
+    private readonly dialectInfo: Dialect,
+    writeQueueLimit?: number,
+  ) {
+    this.groupCommit = dialectInfo.name === 'sqlite' ? new GroupCommit(dialectInfo.db, writeQueueLimit) : undefined;
     this.webhooks = new KyselyWebhookStore(dialectInfo, (work) => this.transact(work));
+    this.destinations = new KyselyDestinationStore(dialectInfo, (work) => this.transact(work));
     this.revenue = new KyselyRevenueStore(dialectInfo.db);
+    this.oneStatement = dialectInfo.name === 'postgres' ? new PostgresStatements(dialectInfo, (queued) => this.queued.announce(queued)) : null;
   }
 
   onDeliveriesQueued(listener: () => void) {
@@ -93,7 +104,7 @@ export class KyselyStore implements Store {
   }
 
   static open(config: DatabaseConfig, observe?: QueryObserver): KyselyStore {
-    return new KyselyStore(openDialect(config, observe));
+    return new KyselyStore(openDialect(config, observe), config.kind === 'sqlite' ? config.writeQueueLimit : undefined);
   }
 
   get dialect() {
@@ -106,8 +117,17 @@ export class KyselyStore implements Store {
 
   async migrate() {
     if (this.dialect === 'sqlite') return migrateToLatest(this.db, 'sqlite');
-    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(this.db);
-    return migrateToLatest(this.db, 'postgres', rows[0]!.schema);
+    // A migration may rewrite a large table, and a process may wait for another's migration: on the
+    // one connection that migrates, DATABASE_STATEMENT_TIMEOUT_MS does not apply.
+    return this.db.connection().execute(async (connection) => {
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(connection);
+      await sql`set statement_timeout = 0`.execute(connection);
+      try {
+        await migrateToLatest(connection, 'postgres', rows[0]!.schema);
+      } finally {
+        await sql`reset statement_timeout`.execute(connection);
+      }
+    });
   }
 
   async ping() {
@@ -138,61 +158,74 @@ export class KyselyStore implements Store {
     return row ? toApp(row) : null;
   }
 
-  async addApiKey(appId: string, secret: string, name: string) {
-    const key_hash = hashApiKey(secret);
-    const result = await this.db
-      .insertInto('api_keys')
-      .values({ id: randomUUID(), app_id: appId, name, key_hash, hint: apiKeyHint(secret), created_at: Date.now(), revoked_at: null })
-      .onConflict((conflict) => conflict.column('key_hash').doNothing())
-      .executeTakeFirst();
-    const row = await this.db.selectFrom('api_keys').select(KEY_COLUMNS).where('key_hash', '=', key_hash).executeTakeFirstOrThrow();
-    return { key: toKey(row), created: Number(result.numInsertedOrUpdatedRows ?? 0) > 0 };
+  addApiKey(appId: string, secret: string, name: string, options?: NewKeyOptions) {
+    return keys.addApiKey(this.db, appId, secret, name, options);
   }
 
-  async listApiKeys(appId?: string) {
-    let query = this.db.selectFrom('api_keys').select(KEY_COLUMNS).orderBy('created_at').orderBy('id');
-    if (appId !== undefined) query = query.where('app_id', '=', appId);
-    return (await query.execute()).map(toKey);
+  listApiKeys(appId?: string) {
+    return keys.listApiKeys(this.db, appId);
   }
 
   async revokeApiKey(keyId: string) {
-    await this.db
-      .updateTable('api_keys')
-      .set({ revoked_at: Date.now() })
-      .where('id', '=', keyId)
-      .where('revoked_at', 'is', null)
-      .execute();
-    const row = await this.db.selectFrom('api_keys').select('id').where('id', '=', keyId).executeTakeFirst();
-    return row !== undefined;
+    return (await keys.revokeApiKey(this.db, keyId, Date.now())) !== null;
   }
 
-  async findKeyOwner(secret: string): Promise<KeyOwner | null> {
-    const row = await this.db
-      .selectFrom('api_keys')
-      .select(['id', 'app_id'])
-      .where('key_hash', '=', hashApiKey(secret))
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return row ? { keyId: row.id, appId: row.app_id } : null;
+  findKeyOwner(secret: string, now = Date.now()) {
+    return keys.findKeyOwner(this.db, secret, now);
+  }
+
+  touchApiKeys(keyIds: readonly string[], at: number) {
+    return keys.touchApiKeys(this.db, keyIds, at);
+  }
+
+  /** One write transaction (a savepoint of a group commit on SQLite) for the change and its audit entry. */
+  manage<T>(actor: AuditActor, work: (tx: ManagementTransaction) => Promise<Managed<T>>): Promise<T> {
+    return this.transact(async (trx, queued) => {
+      const { result, audit } = await work(new KyselyManagementTransaction(trx, this.dialectInfo, queued));
+      if (audit !== null) await keys.appendAudit(trx, actor, audit, Date.now());
+      return result;
+    });
+  }
+
+  auditLog(appId: string, query: AuditQuery) {
+    return keys.auditLog(this.db, appId, query);
   }
 
   findProfile(appId: string, address: ProfileAddress) {
+    // On PostgreSQL in one statement (one round trip).
+    if (this.oneStatement) return this.oneStatement.readProfile(appId, address);
     return readProfile(this.db, appId, address);
   }
 
-  async lookupIdentifier(appId: string, key: IdentifierKey, value: string, limit: number) {
-    const rows = await this.prepared('identifiers:lookup', 4, (app, name, held, max) =>
+  async lookupIdentifier(appId: string, key: IdentifierKey | null, value: string, limit: number) {
+    const holders = () =>
       this.db
         .selectFrom('integration_identifiers as i')
         .innerJoin('profiles as p', (join) => join.onRef('p.app_id', '=', 'i.app_id').onRef('p.id', '=', 'i.profile_id'))
-        .select(['i.profile_id', 'p.customer_user_id'])
-        .where('i.app_id', '=', app!)
-        .where('i.key', '=', name!)
-        .where('i.value', '=', held!)
-        .orderBy('i.profile_id')
-        .limit(max as unknown as number),
-    ).execute(this.db, [appId, key, value, limit]);
-    return rows.map((row) => ({ profileId: row.profile_id, customerUserId: row.customer_user_id }));
+        .select(['i.profile_id', 'p.customer_user_id', 'i.key']);
+    // Any key: the 16 keys named, so that the (app, key, value) index is probed once per key; ordered
+    // by key first, the order that index gives (by profile id first, SQLite would scan the app's rows
+    // in primary-key order instead).
+    const rows =
+      key === null
+        ? await this.prepared('identifiers:lookup-any', 3, (app, held, max) =>
+            holders()
+              .where('i.app_id', '=', app!)
+              .where('i.key', 'in', [...IDENTIFIER_KEYS])
+              .where('i.value', '=', held!)
+              .orderBy('i.key')
+              .orderBy('i.profile_id')
+              .limit(max as unknown as number),
+          ).execute(this.db, [appId, value, limit])
+        : await this.prepared('identifiers:lookup', 4, (app, name, held, max) =>
+            holders()
+              .where('i.app_id', '=', app!)
+              .where('i.key', '=', name!)
+              .where('i.value', '=', held!)
+              .orderBy('i.profile_id')
+              .limit(max as unknown as number),
+          ).execute(this.db, [appId, key, value, limit]);
+    return rows.map((row) => ({ profileId: row.profile_id, customerUserId: row.customer_user_id, key: row.key as IdentifierKey }));
   }
 
   async identifierHistory(appId: string, address: ProfileAddress, query: HistoryQuery) {
@@ -230,26 +263,8 @@ export class KyselyStore implements Store {
     return readRules(this.db, this.dialectInfo, appId);
   }
 
-  async setRules(appId: string, rules: AppRules) {
-    const row = {
-      app_id: appId,
-      placeholder_mode: rules.placeholderMode,
-      extra_placeholders: JSON.stringify(rules.extraPlaceholders),
-      conflict_policies: JSON.stringify(rules.conflictPolicies),
-      updated_at: Date.now(),
-    };
-    await this.db
-      .insertInto('app_rules')
-      .values(row)
-      .onConflict((conflict) =>
-        conflict.column('app_id').doUpdateSet({
-          placeholder_mode: row.placeholder_mode,
-          extra_placeholders: row.extra_placeholders,
-          conflict_policies: row.conflict_policies,
-          updated_at: row.updated_at,
-        }),
-      )
-      .execute();
+  setRules(appId: string, rules: AppRules) {
+    return keys.setRules(this.db, appId, rules, Date.now());
   }
 
   async getIdentifiers(appId: string, address: ProfileAddress): Promise<IdentifierSet | null> {

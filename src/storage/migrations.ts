@@ -1,4 +1,6 @@
 import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { rehint } from '../domain/api-keys.js';
+import { FUNCTIONS_0008 } from './postgres/functions-0008.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -302,6 +304,53 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addPrimaryKeyConstraint('access_level_clock_pk', ['app_id', 'profile_id', 'access_level_id']))
         .execute();
       await db.schema.createIndex('access_level_clock_due_idx').on('access_level_clock').columns(['due_at']).execute();
+    },
+  },
+  '0005_keys_audit': {
+    async up(db: Kysely<any>) {
+      // Keys made before scopes could do everything: they stay admin keys.
+      await db.schema.alterTable('api_keys').addColumn('scope', 'text', (c) => c.notNull().defaultTo('admin')).execute();
+      await db.schema.alterTable('api_keys').addColumn('expires_at', 'bigint').execute();
+      await db.schema.alterTable('api_keys').addColumn('last_used_at', 'bigint').execute();
+      // Hints used to show an operator's own key up to its first dot: cut them to what may be shown.
+      const keys = await db.selectFrom('api_keys').select(['id', 'hint', 'name']).execute();
+      for (const key of keys as { id: string; hint: string; name: string }[]) {
+        const hint = rehint(key.hint, key.name);
+        if (hint !== key.hint) await db.updateTable('api_keys').set({ hint }).where('id', '=', key.id).execute();
+      }
+
+      await sequenced(dialect, db.schema.createTable('audit_log'))
+        .addColumn('app_id', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text')
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // The trail is read per app, newest first.
+      await db.schema.createIndex('audit_log_app_idx').on('audit_log').columns(['app_id', 'seq']).execute();
+    },
+  },
+  '0006_history_erasure': {
+    async up(db: Kysely<any>) {
+      // Deleting a profile erases its personal data from the events stored about it: found by profile.
+      await db.schema.createIndex('webhook_events_profile_idx').on('webhook_events').columns(['app_id', 'profile_id']).execute();
+    },
+  },
+  '0007_destinations': {
+    async up(db: Kysely<any>) {
+      // A destination (a tool revenue is sent to) is an endpoint of the outbox too: its deliveries
+      // share the queue, the leases, the per-profile order and the erasure of webhooks. `kind` tells
+      // them apart; `destination` holds the tool's type, credentials and event names as JSON.
+      await db.schema.alterTable('webhook_endpoints').addColumn('kind', 'text', (c) => c.notNull().defaultTo('webhook')).execute();
+      await db.schema.alterTable('webhook_endpoints').addColumn('destination', 'text').execute();
+    },
+  },
+  '0008_one_statement_writes': {
+    async up(db: Kysely<any>) {
+      // PostgreSQL only: an identifier write and a profile create as one function call each, so
+      // one round trip (src/storage/postgres/). SQLite runs in the process and gains nothing from it.
+      if (dialect === 'postgres') await sql.raw(FUNCTIONS_0008).execute(db);
     },
   },
 });

@@ -18,7 +18,7 @@ type Db = Kysely<Database>;
 const bool = (value: number | null) => (value === null ? null : value === 1);
 const int = (value: boolean) => (value ? 1 : 0);
 
-function toTransaction(row: TransactionsTable): TransactionRecord {
+export function toTransaction(row: TransactionsTable): TransactionRecord {
   return {
     profileId: row.profile_id,
     purchaseId: row.purchase_id,
@@ -92,7 +92,7 @@ function toRow(appId: string, record: TransactionRecord): TransactionsTable {
   };
 }
 
-const toGrant = (row: AccessGrantsTable): AccessGrant => ({
+export const toGrant = (row: AccessGrantsTable): AccessGrant => ({
   profileId: row.profile_id,
   accessLevelId: row.access_level_id,
   startsAt: numberOrNull(row.starts_at),

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** Table types as Kysely sees them. Times are epoch milliseconds; booleans are 0/1 integers. */
 export interface AppsTable {
@@ -15,6 +15,26 @@ export interface ApiKeysTable {
   hint: string;
   created_at: number;
   revoked_at: number | null;
+  /** read | write | admin (see KEY_SCOPES). */
+  scope: string;
+  /** After this time the key is refused like a revoked one; null: never. */
+  expires_at: number | null;
+  /** When the key last authenticated a request, to the minute (written at most once a minute per process). */
+  last_used_at: number | null;
+}
+
+/** The audit trail of management changes, newest last. */
+export interface AuditLogTable {
+  /** Assigned by the database, increasing: the order of the trail. */
+  seq: Generated<number>;
+  app_id: string;
+  /** The API key id, `cli` or `startup`. */
+  actor: string;
+  action: string;
+  target_id: string | null;
+  /** A small JSON object; never a secret. */
+  detail: string;
+  created_at: number;
 }
 
 export interface ProfilesTable {
@@ -106,6 +126,10 @@ export interface WebhookEndpointsTable {
   event_types: string;
   created_at: number;
   removed_at: number | null;
+  /** `webhook`, or `destination` for a tool revenue is sent to (src/destinations/). */
+  kind: ColumnType<string, string | undefined, string>;
+  /** For a destination: JSON of its type, config (credentials), event names and options; else null. */
+  destination: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface WebhookSubscriptionsTable {
@@ -130,7 +154,7 @@ export interface WebhookDeliveriesTable {
   endpoint_id: string;
   event_id: string;
   profile_id: string;
-  /** pending | succeeded | failed | cancelled */
+  /** pending | succeeded | failed | cancelled | skipped (a destination had nothing to send: no id for the tool, ...) */
   status: string;
   attempts: number;
   next_attempt_at: number;
@@ -253,4 +277,5 @@ export interface Database {
   access_grants: AccessGrantsTable;
   refund_saver_settings: RefundSaverSettingsTable;
   access_level_clock: AccessLevelClockTable;
+  audit_log: AuditLogTable;
 }

@@ -1,7 +1,9 @@
 import type { EventData, EventType } from '../domain/events.js';
 import type { HistoryRecord, WriteActor } from '../domain/identifier-writes.js';
 import type { IdentifierKey, IdentifierSet } from '../domain/identifiers.js';
-import type { InstallationMeta, ProfileAddress, ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { InstallationMeta, ProfileAddress, ProfileAttributes, ProfilePatch, ProfileRecord } from '../domain/profile.js';
+import type { KeyScope } from '../domain/api-keys.js';
+import type { AuditActor, AuditChange, AuditEntry } from '../domain/audit.js';
 import type { AppRules } from '../domain/rules.js';
 import type {
   AccessGrant,
@@ -12,6 +14,8 @@ import type {
   UnknownAccessLevelMode,
 } from '../domain/revenue.js';
 import type { DueAccessChange } from './revenue-queries.js';
+import type { DestinationStore } from './destination-store.js';
+import type { OneStatementWrites } from './postgres/one-statement.js';
 import type { WebhookStore } from './webhook-store.js';
 
 export type { DueAccessChange } from './revenue-queries.js';
@@ -29,14 +33,76 @@ export interface ApiKeyInfo {
   name: string;
   /** A recognisable prefix of the key; the key itself is never stored. */
   hint: string;
+  scope: KeyScope;
   createdAt: number;
   revokedAt: number | null;
+  /** When the key stops working; null: never. */
+  expiresAt: number | null;
+  /** When the key last authenticated a request (to the minute); null: never. */
+  lastUsedAt: number | null;
 }
 
-/** Who a valid key acts for. */
+/** How a key is registered. */
+export interface NewKeyOptions {
+  /** Default: admin. */
+  scope?: KeyScope;
+  /** When the key stops working; default: never. */
+  expiresAt?: number | null;
+  /** Whether Crosswalk generated the secret (its hint then shows the public prefix); default: false. */
+  generated?: boolean;
+}
+
+/** Who a valid key acts for, and what it may do. */
 export interface KeyOwner {
   keyId: string;
   appId: string;
+  scope: KeyScope;
+  /** When the key stops working; null: never. */
+  expiresAt: number | null;
+}
+
+/** A page of an app's audit trail, newest first. */
+export interface AuditQuery {
+  limit: number;
+  /** Only entries older than this id (the cursor of the previous page). */
+  before?: number;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** The cursor of the next page, or null when this page is the last. */
+  next: number | null;
+}
+
+/** What a management operation answers, with the entry of the audit trail that records its change (null: nothing changed). */
+export interface Managed<T> {
+  result: T;
+  audit: AuditChange | null;
+}
+
+/**
+ * The management changes, made in one transaction with the audit entry that records them (see
+ * Store.manage). Only writes and the reads they depend on: nothing here reads outside the transaction.
+ */
+export interface ManagementTransaction {
+  /** Throws AppNameTakenError when the name is in use. */
+  createApp(name: string): Promise<App>;
+  findApiKey(keyId: string): Promise<ApiKeyInfo | null>;
+  /** Registers a key (stored as its hash); the existing record, `created` false, when the key is already known. */
+  addApiKey(appId: string, secret: string, name: string, options?: NewKeyOptions): Promise<{ key: ApiKeyInfo; created: boolean }>;
+  /** Marks a key revoked (revoking twice keeps the first time); null when there is no such key. */
+  revokeApiKey(keyId: string): Promise<ApiKeyInfo | null>;
+  /** Null when there is no such key. */
+  setApiKeyScope(keyId: string, scope: KeyScope): Promise<ApiKeyInfo | null>;
+  rules(appId: string): Promise<AppRules>;
+  setRules(appId: string, rules: AppRules): Promise<void>;
+  readonly webhooks: Pick<WebhookStore, 'addEndpoint' | 'removeEndpoint' | 'redeliver'>;
+  readonly destinations: Pick<DestinationStore, 'addDestination' | 'removeDestination' | 'redeliverToDestination'>;
+  readonly revenue: Pick<
+    RevenueStore,
+    | 'listAccessLevels' | 'addAccessLevel' | 'removeAccessLevel' | 'listProducts' | 'saveProduct' | 'removeProduct'
+    | 'unknownAccessLevelMode' | 'setUnknownAccessLevelMode' | 'listRates' | 'setRate' | 'removeRate'
+  >;
 }
 
 /**
@@ -51,10 +117,11 @@ export interface ExportedProfile extends ProfileRecord {
   refundSaver: RefundSaverSettings | null;
 }
 
-/** A profile that holds a looked-up identifier value. */
+/** A profile that holds a looked-up identifier value, and under which key. */
 export interface IdentifierHolder {
   profileId: string;
   customerUserId: string | null;
+  key: IdentifierKey;
 }
 
 /** One entry of a profile's identifier history. */
@@ -110,6 +177,35 @@ export interface IdentifierRow {
   value: string;
 }
 
+/** One custom attribute of one profile, as the set-based import reads and writes them. */
+export interface CustomAttributeRow {
+  profileId: string;
+  key: string;
+  /** The value as text; `isNumber` says whether it is read back as a number. */
+  value: string;
+  isNumber: boolean;
+}
+
+/** One device of one profile: its installation_meta fields other than device_id, as JSON text. */
+export interface InstallationRow {
+  profileId: string;
+  deviceId: string;
+  meta: string;
+}
+
+/** A profile the set-based import creates, with the attributes its lines set. */
+export interface NewProfile {
+  id: string;
+  customerUserId: string | null;
+  attributes: Partial<ProfileAttributes>;
+}
+
+/** The attributes the set-based import sets on an existing profile (none: only its updated_at). */
+export interface ProfileUpdate {
+  id: string;
+  attributes: Partial<ProfileAttributes>;
+}
+
 /**
  * The reads and writes a service makes inside one write transaction, in domain words. Storage
  * runs them; which to run, and what they mean, the services decide. Every tenant method takes the
@@ -145,8 +241,20 @@ export interface WriteTransaction {
    */
   otherHolders(appId: string, key: IdentifierKey, value: string, exceptProfileId: string): Promise<string[]>;
   clearIdentifiers(appId: string, profileId: string, keys: readonly string[]): Promise<void>;
+  /**
+   * Deletes the profile's `key` only while it still holds `value` (a move); answers whether it did.
+   * A holder that changed the key since it was read keeps its newer value.
+   */
+  takeIdentifier(appId: string, profileId: string, key: IdentifierKey, value: string): Promise<boolean>;
   upsertIdentifiers(appId: string, profileId: string, entries: readonly [string, string][], now: number): Promise<void>;
   appendHistory(appId: string, actor: WriteActor, records: readonly HistoryRecord[], now: number): Promise<void>;
+  /** The newest history entry of each given key of each given profile (none for a key without history). */
+  latestHistory(appId: string, profileIds: readonly string[], keys: readonly string[]): Promise<HistoryRecord[]>;
+  /**
+   * Deletes, among the `limit` oldest history entries of every app, those written before `cutoff`,
+   * and answers how many; null when another process is purging at this moment (PostgreSQL).
+   */
+  purgeHistory(cutoff: number, limit: number): Promise<number | null>;
 
   /** Set-based forms for batches: the addressed profiles that exist, held (PostgreSQL: locked in id order). */
   profilesForWrite(appId: string, profileIds: readonly string[], customerUserIds: readonly string[]): Promise<ProfileRef[]>;
@@ -157,6 +265,27 @@ export interface WriteTransaction {
   /** Writes the rows (insert or update) and deletes the given keys, in multi-row statements. */
   writeIdentifierRows(appId: string, upserts: readonly IdentifierRow[], clears: ReadonlyMap<string, readonly string[]>, now: number): Promise<void>;
 
+  /** Set-based forms for the import: every custom attribute of the given profiles. */
+  customAttributesOf(appId: string, profileIds: readonly string[]): Promise<CustomAttributeRow[]>;
+  /** Every device of the given profiles. */
+  installationsOf(appId: string, profileIds: readonly string[]): Promise<InstallationRow[]>;
+  /** The profiles holding each value under its key; on PostgreSQL the values are locked first, as by `otherHolders`. */
+  identifierHolders(appId: string, pairs: readonly { key: string; value: string }[]): Promise<IdentifierRow[]>;
+  /** Inserts profiles, skipping those whose id or customer user id exists; answers the ids inserted. */
+  insertProfiles(appId: string, profiles: readonly NewProfile[], now: number): Promise<string[]>;
+  /** Sets attributes (and updated_at) of profiles the transaction holds. */
+  updateProfiles(appId: string, updates: readonly ProfileUpdate[], now: number): Promise<void>;
+  /** Deletes the given custom attributes and writes (insert or update) the others. */
+  writeCustomAttributes(appId: string, removals: readonly { profileId: string; key: string }[], upserts: readonly CustomAttributeRow[]): Promise<void>;
+  /** Writes devices, each replacing the stored meta of its device. */
+  upsertInstallations(appId: string, rows: readonly InstallationRow[], now: number): Promise<void>;
+  /** writeIdentifierRows in fewer statements (on PostgreSQL, one per table whatever the number of rows). */
+  writeIdentifierRowsInBulk(appId: string, upserts: readonly IdentifierRow[], clears: ReadonlyMap<string, readonly string[]>, now: number): Promise<void>;
+  /** appendHistory in fewer statements (on PostgreSQL, one whatever the number of entries). */
+  appendHistoryInBulk(appId: string, actor: WriteActor, records: readonly HistoryRecord[], now: number): Promise<void>;
+  /** recordEvent for many events, in their order, in a few statements (one insert per table). */
+  recordEvents(appId: string, events: readonly { type: EventType; data: EventData }[], now: number): Promise<void>;
+
   /** The event types some webhook endpoint of the app subscribes to. */
   subscribedEventTypes(appId: string): Promise<Set<string>>;
   /**
@@ -164,6 +293,14 @@ export interface WriteTransaction {
    * its type; stores nothing when no endpoint is. Answers whether anything was stored.
    */
   recordEvent(appId: string, type: EventType, data: EventData, now?: number): Promise<boolean>;
+  /**
+   * Erases a deleted profile's personal data from the outbox: its stored events keep only ids, type
+   * and time, its pending deliveries are cancelled, receivers' answers kept with its failed ones are
+   * replaced. Answers when an attempt still under way for one of them ends (null: none is).
+   */
+  eraseProfileEvents(appId: string, profileId: string, now: number): Promise<number | null>;
+  /** Makes the profile's pending deliveries wait until `until`. */
+  delayProfileDeliveries(appId: string, profileId: string, until: number): Promise<void>;
 
   /** Every transaction and grant of a profile. */
   revenueOf(appId: string, profileId: string): Promise<ProfileRevenue>;
@@ -254,24 +391,46 @@ export interface Store {
    * transaction ended to break a deadlock is run again, up to three times.
    */
   write<T>(work: (tx: WriteTransaction) => Promise<T>, options?: WriteOptions): Promise<T>;
+  /**
+   * PostgreSQL only (null on SQLite): writes that run as one statement, so one round trip, each
+   * its own transaction; what they queue for delivery is announced like a `write`'s.
+   */
+  readonly oneStatement: OneStatementWrites | null;
 
   createApp(name: string): Promise<App>;
   listApps(): Promise<App[]>;
   findApp(appId: string): Promise<App | null>;
 
-  /** Registers a key (stored as its hash). Returns the existing record if the key is already known. */
-  addApiKey(appId: string, secret: string, name: string): Promise<{ key: ApiKeyInfo; created: boolean }>;
+  /**
+   * Registers a key (stored as its hash), with no audit entry: for tests and tools; services use
+   * `manage`. Returns the existing record if the key is already known.
+   */
+  addApiKey(appId: string, secret: string, name: string, options?: NewKeyOptions): Promise<{ key: ApiKeyInfo; created: boolean }>;
   listApiKeys(appId?: string): Promise<ApiKeyInfo[]>;
-  /** Marks a key revoked; false if there is no such key. Revoking twice keeps the first time. */
+  /** Marks a key revoked, with no audit entry; false if there is no such key. Revoking twice keeps the first time. */
   revokeApiKey(keyId: string): Promise<boolean>;
-  /** The owner of a key that exists and is not revoked. */
-  findKeyOwner(secret: string): Promise<KeyOwner | null>;
+  /** The owner of a key that exists, is not revoked and has not expired at `now`. */
+  findKeyOwner(secret: string, now?: number): Promise<KeyOwner | null>;
+  /** Notes that keys authenticated requests at `at` (a later time already noted is kept). */
+  touchApiKeys(keyIds: readonly string[], at: number): Promise<void>;
+
+  /**
+   * Runs a management change in one transaction with the audit entry `work` answers (none when it
+   * answers null), recorded as made by `actor`: a change that fails leaves no entry, and an entry
+   * that cannot be written undoes the change.
+   */
+  manage<T>(actor: AuditActor, work: (tx: ManagementTransaction) => Promise<Managed<T>>): Promise<T>;
+  /** A page of the app's audit trail, newest first. */
+  auditLog(appId: string, query: AuditQuery): Promise<AuditPage>;
 
   findProfile(appId: string, address: ProfileAddress): Promise<ProfileRecord | null>;
   /** All 16 keys of the addressed profile, null where unset; null when the profile is not found. */
   getIdentifiers(appId: string, address: ProfileAddress): Promise<IdentifierSet | null>;
-  /** Every profile of the app whose `key` holds exactly `value` (at most `limit`), by profile id. */
-  lookupIdentifier(appId: string, key: IdentifierKey, value: string, limit: number): Promise<IdentifierHolder[]>;
+  /**
+   * Every profile of the app whose `key` holds exactly `value` (at most `limit`), by profile id; with
+   * `key` null, every holding under any key, by key, then profile id.
+   */
+  lookupIdentifier(appId: string, key: IdentifierKey | null, value: string, limit: number): Promise<IdentifierHolder[]>;
   /** A page of the profile's identifier history, newest first; null when the profile is not found. */
   identifierHistory(appId: string, address: ProfileAddress, query: HistoryQuery): Promise<HistoryEntry[] | null>;
 
@@ -282,6 +441,8 @@ export interface Store {
 
   /** Webhook endpoints, the outbox's deliveries and the delivery worker's queue. */
   readonly webhooks: WebhookStore;
+  /** Destinations: tools revenue is sent to, endpoints of the same outbox. */
+  readonly destinations: DestinationStore;
   /** Access levels, products, currency rates and other revenue reads outside a write. */
   readonly revenue: RevenueStore;
   /** Called after every commit that queued webhook deliveries (for the delivery worker of this process). */

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { isUuid } from '../domain/formats.js';
 import type { Dialect } from './dialect.js';
 import type { WriteWork } from './group-commit.js';
 import type { QueuingWork } from './outbox.js';
 import type { EventType } from '../domain/events.js';
-import { type DeliveryQuery, type DeliveryStatus, MAX_ENDPOINTS_PER_APP, type NewEndpoint, secretHint } from '../domain/webhooks.js';
+import { type DeliveryQuery, type DeliveryStatus, type EndpointKind, MAX_ENDPOINTS_PER_APP, type NewEndpoint, secretHint } from '../domain/webhooks.js';
 import { EndpointLimitError } from '../errors.js';
-import type { Database, WebhookDeliveriesTable } from './schema.js';
+import type { Database, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.js';
+import { PROFILE_DELETED } from './event-erasure.js';
 
 /** An endpoint as listings show it: the secret only as a hint. */
 export interface WebhookEndpoint {
@@ -43,6 +44,8 @@ export interface Delivery {
   lastError: string | null;
   createdAt: number;
   completedAt: number | null;
+  /** For a delivery to a destination: the destination's type (listings of destination deliveries). */
+  destinationType?: string | null;
 }
 
 export interface DeliveryPage {
@@ -67,11 +70,20 @@ export interface ClaimedDelivery {
   /** When the delivery was made (the event's time, or the redelivery's). */
   createdAt: number;
   leaseUntil: number;
+  /** For a destination's delivery: its stored settings (JSON: type, config, event names, options); else null. */
+  destination: string | null;
+  /**
+   * The previous attempt's lease ran out with no outcome recorded (its process died during it): it
+   * may have reached the target.
+   */
+  previousOutcomeUnknown: boolean;
 }
 
 /** The result of one attempt, as the worker decided it. */
 export type AttemptOutcome =
   | { status: 'succeeded'; statusCode: number }
+  /** A destination's delivery with nothing to send (no id for the tool, ...): done, with the reason. */
+  | { status: 'skipped'; reason: string }
   /** `nextAttemptAt` null: the retry period is over and the delivery is marked failed. */
   | { status: 'failed'; statusCode: number | null; error: string; nextAttemptAt: number | null };
 
@@ -83,10 +95,10 @@ export interface WebhookStore {
   listEndpoints(appId: string): Promise<WebhookEndpoint[]>;
   /** Removes an endpoint: no new deliveries, and its pending ones are cancelled. False when not found. */
   removeEndpoint(appId: string, endpointId: string): Promise<boolean>;
-  /** A page of the app's deliveries, newest first. */
-  listDeliveries(appId: string, query: DeliveryQuery): Promise<DeliveryPage>;
-  /** A new pending delivery of the same event to the same endpoint; null when unknown or the endpoint is removed. */
-  redeliver(appId: string, deliveryId: number): Promise<Delivery | null>;
+  /** A page of the app's deliveries to webhook endpoints (or, with kind `destination`, to destinations), newest first. */
+  listDeliveries(appId: string, query: DeliveryQuery, kind?: EndpointKind): Promise<DeliveryPage>;
+  /** A new pending delivery of the same event to the same endpoint (or destination, with that kind); null when unknown or removed. */
+  redeliver(appId: string, deliveryId: number, kind?: EndpointKind): Promise<Delivery | null>;
 
   /**
    * Takes up to `limit` deliveries that are due, for `leaseMs`: none that another worker holds,
@@ -123,7 +135,7 @@ export class KyselyWebhookStore implements WebhookStore {
     readonly write: WriteRunner,
   ) {}
 
-  private get db(): Db {
+  protected get db(): Db {
     return this.dialect.db;
   }
 
@@ -139,20 +151,7 @@ export class KyselyWebhookStore implements WebhookStore {
       created_at: Date.now(),
       removed_at: null,
     };
-    await this.write(async (trx) => {
-      const { count } = await trx
-        .selectFrom('webhook_endpoints')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('app_id', '=', appId)
-        .where('removed_at', 'is', null)
-        .executeTakeFirstOrThrow();
-      if (Number(count) >= MAX_ENDPOINTS_PER_APP) throw new EndpointLimitError(MAX_ENDPOINTS_PER_APP);
-      await trx.insertInto('webhook_endpoints').values(row).execute();
-      await trx
-        .insertInto('webhook_subscriptions')
-        .values(endpoint.eventTypes.map((type) => ({ app_id: appId, event_type: type, endpoint_id: row.id })))
-        .execute();
-    });
+    await this.insertEndpoint(row, endpoint.eventTypes, MAX_ENDPOINTS_PER_APP);
     return {
       id: row.id,
       appId,
@@ -165,12 +164,36 @@ export class KyselyWebhookStore implements WebhookStore {
     };
   }
 
+  /**
+   * Adds an endpoint of the outbox (a webhook endpoint or a destination) subscribed to `eventTypes`,
+   * unless the app already has `limit` of that kind (EndpointLimitError).
+   */
+  protected insertEndpoint(row: Insertable<WebhookEndpointsTable>, eventTypes: readonly string[], limit: number): Promise<void> {
+    const kind = row.kind ?? 'webhook';
+    return this.write(async (trx) => {
+      const { count } = await trx
+        .selectFrom('webhook_endpoints')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('app_id', '=', row.app_id)
+        .where('removed_at', 'is', null)
+        .where('kind', '=', kind)
+        .executeTakeFirstOrThrow();
+      if (Number(count) >= limit) throw new EndpointLimitError(limit, kind === 'webhook' ? 'webhook endpoints' : 'destinations');
+      await trx.insertInto('webhook_endpoints').values(row).execute();
+      await trx
+        .insertInto('webhook_subscriptions')
+        .values(eventTypes.map((type) => ({ app_id: row.app_id, event_type: type, endpoint_id: row.id })))
+        .execute();
+    });
+  }
+
   async listEndpoints(appId: string): Promise<WebhookEndpoint[]> {
     const rows = await this.db
       .selectFrom('webhook_endpoints')
       .selectAll()
       .where('app_id', '=', appId)
       .where('removed_at', 'is', null)
+      .where('kind', '=', 'webhook')
       .orderBy('created_at')
       .orderBy('id')
       .execute();
@@ -185,7 +208,12 @@ export class KyselyWebhookStore implements WebhookStore {
     }));
   }
 
-  async removeEndpoint(appId: string, endpointId: string): Promise<boolean> {
+  removeEndpoint(appId: string, endpointId: string): Promise<boolean> {
+    return this.removeOutboxEndpoint(appId, endpointId, 'webhook');
+  }
+
+  /** Removes a webhook endpoint or a destination: no new deliveries, its pending ones cancelled. */
+  protected async removeOutboxEndpoint(appId: string, endpointId: string, kind: EndpointKind): Promise<boolean> {
     // Ids are UUIDs; anything else (a NUL character, which PostgreSQL text refuses) is simply unknown.
     if (!isUuid(endpointId)) return false;
     const now = Date.now();
@@ -195,6 +223,7 @@ export class KyselyWebhookStore implements WebhookStore {
         .set({ removed_at: now })
         .where('app_id', '=', appId)
         .where('id', '=', endpointId)
+        .where('kind', '=', kind)
         .where('removed_at', 'is', null)
         .executeTakeFirst();
       if (Number(removed.numUpdatedRows) === 0) return false;
@@ -202,7 +231,7 @@ export class KyselyWebhookStore implements WebhookStore {
       // An attempt in flight may still finish; its outcome is then not recorded (status guard).
       await trx
         .updateTable('webhook_deliveries')
-        .set({ status: 'cancelled', completed_at: now, lease_until: null, last_error: 'endpoint removed' })
+        .set({ status: 'cancelled', completed_at: now, lease_until: null, last_error: kind === 'webhook' ? 'endpoint removed' : 'destination removed' })
         .where('app_id', '=', appId)
         .where('endpoint_id', '=', endpointId)
         .where('status', '=', 'pending')
@@ -218,17 +247,24 @@ export class KyselyWebhookStore implements WebhookStore {
       .select([...DELIVERY_COLUMNS, 'ev.type']);
   }
 
-  async listDeliveries(appId: string, query: DeliveryQuery): Promise<DeliveryPage> {
+  async listDeliveries(appId: string, query: DeliveryQuery, kind: EndpointKind = 'webhook'): Promise<DeliveryPage> {
     let select = this.deliveries(this.db).where('d.app_id', '=', appId).orderBy('d.seq', 'desc').limit(query.limit + 1);
     if (query.status !== undefined) select = select.where('d.status', '=', query.status);
     if (query.endpointId !== undefined) select = select.where('d.endpoint_id', '=', query.endpointId);
+    if (query.profileId !== undefined) select = select.where('d.profile_id', '=', query.profileId);
+    // Only deliveries to endpoints of this kind (removed ones included: removal keeps the row). With
+    // a profile, the (app, endpoint, profile, seq) index then finds its deliveries at each endpoint
+    // instead of reading every delivery.
+    select = select.where('d.endpoint_id', 'in', (eb) =>
+      eb.selectFrom('webhook_endpoints as ep').select('ep.id').where('ep.app_id', '=', appId).where('ep.kind', '=', kind),
+    );
     if (query.before !== undefined) select = select.where('d.seq', '<', query.before);
     const rows = await select.execute();
     const deliveries = rows.slice(0, query.limit).map(toDelivery);
     return { deliveries, next: rows.length > query.limit ? deliveries.at(-1)!.id : null };
   }
 
-  redeliver(appId: string, deliveryId: number): Promise<Delivery | null> {
+  redeliver(appId: string, deliveryId: number, kind: EndpointKind = 'webhook'): Promise<Delivery | null> {
     const now = Date.now();
     return this.write(async (trx, queued) => {
       const original = await trx
@@ -238,6 +274,7 @@ export class KyselyWebhookStore implements WebhookStore {
         .where('d.app_id', '=', appId)
         .where('d.seq', '=', deliveryId)
         .where('ep.removed_at', 'is', null)
+        .where('ep.kind', '=', kind)
         .executeTakeFirst();
       if (!original) return null;
       const { seq } = await trx
@@ -260,8 +297,11 @@ export class KyselyWebhookStore implements WebhookStore {
       // PostgreSQL: rows another process is claiming right now are skipped rather than waited for
       // or claimed twice. SQLite has one writer at a time, so the transaction alone is enough.
       const candidates = this.dialect.name === 'postgres' ? this.due(trx, now, limit).forUpdate().skipLocked() : this.due(trx, now, limit);
-      const seqs = (await candidates.execute()).map((row) => row.seq);
+      const due = await candidates.execute();
+      const seqs = due.map((row) => row.seq);
       if (seqs.length === 0) return [];
+      // A lease that ran out without an outcome recorded: the process that held it died mid-attempt.
+      const unsure = new Set(due.filter((row) => row.lease_until !== null).map((row) => row.seq));
       await trx
         .updateTable('webhook_deliveries')
         .set((eb) => ({ lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
@@ -271,7 +311,10 @@ export class KyselyWebhookStore implements WebhookStore {
         .selectFrom('webhook_deliveries as d')
         .leftJoin('webhook_events as ev', (join) => join.onRef('ev.app_id', '=', 'd.app_id').onRef('ev.id', '=', 'd.event_id'))
         .leftJoin('webhook_endpoints as ep', (join) => join.onRef('ep.app_id', '=', 'd.app_id').onRef('ep.id', '=', 'd.endpoint_id'))
-        .select(['d.seq', 'd.app_id', 'd.endpoint_id', 'd.event_id', 'd.attempts', 'd.created_at', 'ev.type', 'ev.payload', 'ep.url', 'ep.secret', 'ep.removed_at'])
+        .select([
+          'd.seq', 'd.app_id', 'd.endpoint_id', 'd.event_id', 'd.attempts', 'd.created_at',
+          'ev.type', 'ev.payload', 'ep.url', 'ep.secret', 'ep.removed_at', 'ep.destination',
+        ])
         .where('d.seq', 'in', seqs)
         .orderBy('d.seq')
         .execute();
@@ -295,6 +338,8 @@ export class KyselyWebhookStore implements WebhookStore {
           payload: row.payload,
           createdAt: row.created_at,
           leaseUntil,
+          destination: row.destination,
+          previousOutcomeUnknown: unsure.has(row.seq),
         });
       }
       if (orphans.length > 0) {
@@ -316,7 +361,7 @@ export class KyselyWebhookStore implements WebhookStore {
   private due(db: Db, now: number, limit: number) {
     return db
       .selectFrom('webhook_deliveries as c')
-      .select('c.seq')
+      .select(['c.seq', 'c.lease_until'])
       .where('c.status', '=', 'pending')
       .where('c.next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<=', now)]))
@@ -338,17 +383,17 @@ export class KyselyWebhookStore implements WebhookStore {
   }
 
   async recordAttempt(claim: Pick<ClaimedDelivery, 'id' | 'attempt'>, outcome: AttemptOutcome, now: number): Promise<boolean> {
-    const done = outcome.status === 'succeeded' || outcome.nextAttemptAt === null;
-    const result = await this.write((trx) =>
-      trx
+    const done = outcome.status !== 'failed' || outcome.nextAttemptAt === null;
+    const result = await this.write(async (trx) => {
+      const recorded = await trx
         .updateTable('webhook_deliveries')
         .set({
           status: done ? outcome.status : 'pending',
           next_attempt_at: outcome.status === 'failed' && outcome.nextAttemptAt !== null ? outcome.nextAttemptAt : now,
           lease_until: null,
           last_attempt_at: now,
-          last_status_code: outcome.statusCode,
-          last_error: outcome.status === 'failed' ? outcome.error : null,
+          last_status_code: outcome.status === 'skipped' ? null : outcome.statusCode,
+          last_error: outcome.status === 'failed' ? outcome.error : outcome.status === 'skipped' ? outcome.reason : null,
           completed_at: done ? now : null,
         })
         // Only the worker that holds this attempt may record it: after a lease ran out and another
@@ -356,9 +401,35 @@ export class KyselyWebhookStore implements WebhookStore {
         .where('seq', '=', claim.id)
         .where('attempts', '=', claim.attempt)
         .where('status', '=', 'pending')
-        .executeTakeFirst(),
-    );
+        .executeTakeFirst();
+      if (Number(recorded.numUpdatedRows) === 0) await this.releaseHeld(trx, claim.id, now);
+      return recorded;
+    });
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * A profile's deletion cancels its pending deliveries and holds the profile.deleted delivery
+   * until the lease of an attempt still under way runs out (eraseProfileEvents). When that attempt
+   * ends first, the held deliveries (never attempted, due later) are due at once.
+   */
+  private async releaseHeld(trx: Db, seq: number, now: number): Promise<void> {
+    const row = await trx
+      .selectFrom('webhook_deliveries')
+      .select(['app_id', 'endpoint_id', 'profile_id', 'status', 'last_error'])
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    if (row?.status !== 'cancelled' || row.last_error !== PROFILE_DELETED) return;
+    await trx
+      .updateTable('webhook_deliveries')
+      .set({ next_attempt_at: now })
+      .where('app_id', '=', row.app_id)
+      .where('endpoint_id', '=', row.endpoint_id)
+      .where('profile_id', '=', row.profile_id)
+      .where('status', '=', 'pending')
+      .where('attempts', '=', 0)
+      .where('next_attempt_at', '>', now)
+      .execute();
   }
 
   async prune(cutoff: number): Promise<{ deliveries: number; events: number }> {
@@ -372,7 +443,7 @@ export class KyselyWebhookStore implements WebhookStore {
             eb
               .selectFrom('webhook_deliveries')
               .select('seq')
-              .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
+              .where('status', 'in', ['succeeded', 'failed', 'cancelled', 'skipped'])
               .where('completed_at', '<', cutoff)
               .limit(PRUNE_BATCH),
           )

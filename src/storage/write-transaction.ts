@@ -5,14 +5,17 @@ import type { IdentifierKey } from '../domain/identifiers.js';
 import type { ProfileAddress, ProfilePatch } from '../domain/profile.js';
 import type { Dialect } from './dialect.js';
 import { createProfiles, findProfiles, identifierRowsOf, writeIdentifierRows } from './identifier-bulk-queries.js';
-import { appendHistory, currentValues, deleteKeys, otherHolders, readRules, upsertKeys } from './identifier-queries.js';
+import { appendHistory, latestHistory, purgeHistoryBefore, takeHistoryPurge } from './history-queries.js';
+import { currentValues, deleteKeys, otherHolders, readRules, takeValue, upsertKeys } from './identifier-queries.js';
+import { delayProfileDeliveries, eraseProfileEvents } from './event-erasure.js';
 import { type QueuedDeliveries, recordEvent, subscribedEventTypes } from './outbox.js';
 import { applyPatch, deleteProfileRows, ensureProfileRow, readProfile, selectProfileForWrite } from './profile-queries.js';
 import type { AccessGrant, ProfileRevenue, RefundSaverSettings, TransactionRecord } from '../domain/revenue.js';
 import * as revenue from './revenue-queries.js';
 import type { DueAccessChange } from './revenue-queries.js';
 import type { Database } from './schema.js';
-import type { IdentifierRow, WriteTransaction } from './store.js';
+import * as importBulk from './import-bulk-queries.js';
+import type { CustomAttributeRow, IdentifierRow, InstallationRow, NewProfile, ProfileUpdate, WriteTransaction } from './store.js';
 
 /** A WriteTransaction on one Kysely transaction: each method is one query module's function. */
 export class KyselyWriteTransaction implements WriteTransaction {
@@ -60,12 +63,24 @@ export class KyselyWriteTransaction implements WriteTransaction {
     return deleteKeys(this.trx, this.dialect, appId, profileId, keys);
   }
 
+  takeIdentifier(appId: string, profileId: string, key: IdentifierKey, value: string) {
+    return takeValue(this.trx, this.dialect, appId, profileId, key, value);
+  }
+
   upsertIdentifiers(appId: string, profileId: string, entries: readonly [string, string][], now: number) {
     return upsertKeys(this.trx, this.dialect, appId, profileId, entries, now);
   }
 
   appendHistory(appId: string, actor: WriteActor, records: readonly HistoryRecord[], now: number) {
     return appendHistory(this.trx, appId, actor, records, now);
+  }
+
+  latestHistory(appId: string, profileIds: readonly string[], keys: readonly string[]) {
+    return latestHistory(this.trx, appId, profileIds, keys);
+  }
+
+  async purgeHistory(cutoff: number, limit: number) {
+    return (await takeHistoryPurge(this.trx, this.dialect)) ? purgeHistoryBefore(this.trx, cutoff, limit) : null;
   }
 
   profilesForWrite(appId: string, profileIds: readonly string[], customerUserIds: readonly string[]) {
@@ -84,12 +99,61 @@ export class KyselyWriteTransaction implements WriteTransaction {
     return writeIdentifierRows(this.trx, appId, upserts, clears, now);
   }
 
+  customAttributesOf(appId: string, profileIds: readonly string[]) {
+    return importBulk.customAttributesOf(this.trx, appId, profileIds);
+  }
+
+  installationsOf(appId: string, profileIds: readonly string[]) {
+    return importBulk.installationsOf(this.trx, appId, profileIds);
+  }
+
+  identifierHolders(appId: string, pairs: readonly { key: string; value: string }[]) {
+    return importBulk.holdersOf(this.trx, this.dialect, appId, pairs);
+  }
+
+  insertProfiles(appId: string, profiles: readonly NewProfile[], now: number) {
+    return importBulk.insertProfiles(this.trx, this.dialect, appId, profiles, now);
+  }
+
+  updateProfiles(appId: string, updates: readonly ProfileUpdate[], now: number) {
+    return importBulk.updateProfiles(this.trx, this.dialect, appId, updates, now);
+  }
+
+  writeCustomAttributes(appId: string, removals: readonly { profileId: string; key: string }[], upserts: readonly CustomAttributeRow[]) {
+    return importBulk.writeCustomAttributes(this.trx, this.dialect, appId, removals, upserts);
+  }
+
+  upsertInstallations(appId: string, rows: readonly InstallationRow[], now: number) {
+    return importBulk.upsertInstallations(this.trx, this.dialect, appId, rows, now);
+  }
+
+  writeIdentifierRowsInBulk(appId: string, upserts: readonly IdentifierRow[], clears: ReadonlyMap<string, readonly string[]>, now: number) {
+    return importBulk.writeIdentifiers(this.trx, this.dialect, appId, upserts, clears, now);
+  }
+
+  appendHistoryInBulk(appId: string, actor: WriteActor, records: readonly HistoryRecord[], now: number) {
+    return importBulk.appendHistory(this.trx, this.dialect, appId, actor, records, now);
+  }
+
+  async recordEvents(appId: string, events: readonly { type: EventType; data: EventData }[], now: number) {
+    const types = await importBulk.recordEvents(this.trx, this.dialect, appId, events, now);
+    for (const type of types) this.queued.noteEvent(type);
+  }
+
   subscribedEventTypes(appId: string) {
     return subscribedEventTypes(this.trx, this.dialect, appId);
   }
 
   recordEvent(appId: string, type: EventType, data: EventData, now = Date.now()) {
     return recordEvent(this.trx, this.dialect, this.queued, appId, type, data, now);
+  }
+
+  eraseProfileEvents(appId: string, profileId: string, now: number) {
+    return eraseProfileEvents(this.trx, appId, profileId, now);
+  }
+
+  delayProfileDeliveries(appId: string, profileId: string, until: number) {
+    return delayProfileDeliveries(this.trx, appId, profileId, until);
   }
 
   revenueOf(appId: string, profileId: string) {

@@ -1,7 +1,11 @@
 import type { WebhookSettings } from '../config.js';
 import type { Store } from '../storage/store.js';
 import type { AttemptOutcome, ClaimedDelivery, WebhookStore } from '../storage/webhook-store.js';
+import { buildDelivery, DESTINATION_TYPES, type DestinationDefinition } from '../destinations/index.js';
+import type { EventPayload } from '../domain/events.js';
+import type { DestinationColumn } from '../storage/destination-store.js';
 import { CROSSWALK_VERSION } from '../version.js';
+import { NetworkPolicy, TargetRefusedError } from './network-policy.js';
 import { DEFAULT_SCHEDULE, nextAttemptAt, type RetrySchedule } from './schedule.js';
 import {
   DELIVERY_ATTEMPT_HEADER,
@@ -11,11 +15,20 @@ import {
   SIGNATURE_HEADER,
   signatureHeader,
 } from './signing.js';
+import { WebhookTransport } from './transport.js';
 
 export const USER_AGENT = `Crosswalk-Webhooks/${CROSSWALK_VERSION}`;
 
 /** The longest error text kept on a delivery. */
 export const MAX_ERROR_LENGTH = 500;
+
+/** How much of the body of an answer that is not 2xx is kept in the error, in characters. */
+export const MAX_EXCERPT_LENGTH = 200;
+
+/** How much of a tool's answer is read, in characters: enough for its error message. */
+const TOOL_ANSWER_LENGTH = 2_000;
+
+export const DESTINATION_USER_AGENT = `Crosswalk-Destinations/${CROSSWALK_VERSION}`;
 
 /** How much more than the request timeout a claim is held: time to record the outcome. */
 const LEASE_MARGIN_MS = 5_000;
@@ -56,6 +69,14 @@ export interface WorkerOptions {
    * worker then delivers). Its failures are logged and it runs again at the next poll.
    */
   onPoll?: () => Promise<unknown>;
+  /** Told the outcome of every attempt at a destination (for metrics): `retried` is a failed attempt that will be tried again. */
+  onDestinationOutcome?: (type: string, outcome: 'succeeded' | 'failed' | 'skipped' | 'retried') => void;
+  /**
+   * Where deliveries may go. Default: public addresses only, resolved by the system resolver;
+   * a server process passes the policy of its settings (WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+   * WEBHOOK_ALLOWED_NETWORKS).
+   */
+  network?: NetworkPolicy;
 }
 
 /** What `runOnce()` did: the attempts it made, in claim order. */
@@ -66,27 +87,18 @@ export interface AttemptReport {
   recorded: boolean;
 }
 
-/** Reads at most `limit` characters of a response body, then lets the rest go. */
-async function readSome(response: Response, limit: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    while (text.length < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return text.slice(0, limit);
-}
-
-function truncate(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > MAX_ERROR_LENGTH ? `${flat.slice(0, MAX_ERROR_LENGTH - 1)}…` : flat;
+/**
+ * Error text as it is kept: runs of white space (line breaks included) as one space, other control
+ * and format characters (NUL, escapes, bidirectional overrides) removed, at most MAX_ERROR_LENGTH
+ * characters. What an endpoint answers is shown to API callers and printed by the CLI.
+ */
+export function cleanErrorText(text: string): string {
+  const flat = text
+    .replace(/\s+/g, ' ')
+    .replace(/[\p{Cc}\p{Cf}]/gu, '')
+    .trim();
+  const chars = Array.from(flat);
+  return chars.length > MAX_ERROR_LENGTH ? `${chars.slice(0, MAX_ERROR_LENGTH - 1).join('')}…` : flat;
 }
 
 /**
@@ -102,6 +114,7 @@ export class DeliveryWorker {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Aborts the attempts still in flight when stopping takes too long. */
   private readonly stopping = new AbortController();
+  private readonly transport: WebhookTransport;
   private running = false;
   private pumping: Promise<void> | undefined;
   private pruning: Promise<unknown> | undefined;
@@ -116,6 +129,7 @@ export class DeliveryWorker {
     this.schedule = { ...DEFAULT_SCHEDULE, ...options.schedule };
     this.clock = options.clock ?? { now: () => Date.now() };
     this.leaseMs = options.timeoutMs + LEASE_MARGIN_MS;
+    this.transport = new WebhookTransport(options.network ?? new NetworkPolicy({ allowPrivateNetworks: false, allowedNetworks: [] }));
   }
 
   /** Starts polling; the first check and a first prune happen at once. */
@@ -198,6 +212,7 @@ export class DeliveryWorker {
 
   /** Sends one claimed delivery and records what happened. */
   async attempt(claim: ClaimedDelivery): Promise<AttemptReport> {
+    if (claim.destination !== null) return this.attemptDestination(claim, claim.destination);
     const sentAt = this.clock.now();
     const headers = {
       'content-type': 'application/json',
@@ -210,24 +225,17 @@ export class DeliveryWorker {
     };
     let statusCode: number | null = null;
     let error: string | null = null;
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
     try {
-      const response = await fetch(claim.url, {
-        method: 'POST',
-        headers,
-        body: claim.payload,
-        // A redirect is an answer that is not 2xx: following it would send the event somewhere else.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopping.signal]),
-      });
-      statusCode = response.status;
-      if (statusCode >= 200 && statusCode < 300) {
-        await response.body?.cancel().catch(() => {});
-      } else {
-        const text = await readSome(response, MAX_ERROR_LENGTH).catch(() => '');
-        error = truncate(`HTTP ${statusCode}${text ? `: ${text}` : ''}`);
+      // A redirect is an answer that is not 2xx: following it would send the event somewhere else.
+      const answer = await this.transport.post(claim.url, headers, claim.payload, AbortSignal.any([timeout, this.stopping.signal]), MAX_EXCERPT_LENGTH);
+      statusCode = answer.statusCode;
+      if (statusCode < 200 || statusCode >= 300) {
+        const excerpt = cleanErrorText(answer.excerpt);
+        error = cleanErrorText(`HTTP ${statusCode}${excerpt ? `: ${excerpt}` : ''}`);
       }
     } catch (thrown) {
-      error = truncate(this.describe(thrown));
+      error = cleanErrorText(this.describe(thrown, timeout));
     }
     const now = this.clock.now();
     const outcome: AttemptOutcome =
@@ -249,14 +257,95 @@ export class DeliveryWorker {
     return { claim, outcome, recorded };
   }
 
-  private describe(thrown: unknown): string {
-    if (thrown instanceof Error && thrown.name === 'TimeoutError') return `timed out after ${this.options.timeoutMs} ms`;
-    if (this.stopping.signal.aborted) return 'stopped: the server shut down during the attempt';
-    if (thrown instanceof Error) {
-      // fetch reports network failures as "fetch failed" with the real reason as the cause.
-      const cause = thrown.cause instanceof Error ? thrown.cause.message : undefined;
-      return cause ? `${thrown.message}: ${cause}` : thrown.message;
+  /**
+   * One attempt at a destination: the tool's own request built from the stored event (or the
+   * delivery skipped, with the reason), sent under the same network policy as webhooks, and the
+   * answer read as the tool documents it: retried on 429 and 5xx (not before the tool's
+   * Retry-After), failed for good on an answer the tool calls permanent.
+   */
+  private async attemptDestination(claim: ClaimedDelivery, column: string): Promise<AttemptReport> {
+    const stored = JSON.parse(column) as DestinationColumn;
+    const definition: DestinationDefinition = {
+      id: claim.endpointId,
+      type: stored.type,
+      baseUrl: claim.url,
+      config: stored.config,
+      eventNames: stored.event_names,
+      includeSandbox: stored.include_sandbox,
+    };
+    const built = buildDelivery(definition, JSON.parse(claim.payload) as EventPayload);
+    const type = DESTINATION_TYPES.get(stored.type);
+    // Without the tool's own dedup, an attempt that may have arrived is not repeated on our own.
+    const notAgain = (what: string) =>
+      `not sent again: ${what} may have reached ${stored.type}, which has no dedup key; check the tool, then redeliver if it is missing`;
+    let outcome: AttemptOutcome;
+    if ('skip' in built) outcome = { status: 'skipped', reason: cleanErrorText(built.skip) };
+    else if (claim.previousOutcomeUnknown && type?.deduplicates !== true) {
+      outcome = { status: 'failed', statusCode: null, error: notAgain(`attempt ${claim.attempt - 1}, cut short by its process stopping,`), nextAttemptAt: null };
+    } else {
+      const { request } = built;
+      let statusCode: number | null = null;
+      let error: string;
+      let retry = true;
+      let retryAfterMs = 0;
+      const timeout = AbortSignal.timeout(this.options.timeoutMs);
+      try {
+        const answer = await this.transport.exchange(
+          request.url,
+          { 'user-agent': DESTINATION_USER_AGENT, ...request.headers },
+          request.body,
+          AbortSignal.any([timeout, this.stopping.signal]),
+          TOOL_ANSWER_LENGTH,
+        );
+        statusCode = answer.statusCode;
+        const verdict = type!.judge(answer);
+        if (verdict.status === 'succeeded') error = '';
+        else {
+          // Each tool's reading names the status already (`Amplitude 400: …`, `Adjust answered 404: …`).
+          error = cleanErrorText(verdict.error);
+          retry = verdict.status === 'retry';
+          retryAfterMs = verdict.status === 'retry' ? (verdict.retryAfterMs ?? 0) : 0;
+        }
+      } catch (thrown) {
+        error = this.describe(thrown, timeout);
+        if (type?.deduplicates !== true && mayHaveArrived(thrown, timeout)) {
+          retry = false;
+          error = `${error}; ${notAgain('the request')}`;
+        }
+        error = cleanErrorText(error);
+      }
+      const now = this.clock.now();
+      if (error === '') outcome = { status: 'succeeded', statusCode: statusCode! };
+      else {
+        let next = retry ? nextAttemptAt(claim.attempt, now, claim.createdAt, this.schedule, this.options.random) : null;
+        // Not before the tool said it would take it again, within the retry period.
+        if (next !== null && retryAfterMs > 0) next = Math.max(next, now + retryAfterMs);
+        if (next !== null && next > claim.createdAt + this.schedule.retryPeriodMs) next = null;
+        outcome = { status: 'failed', statusCode, error, nextAttemptAt: next };
+      }
     }
+    const recorded = await this.store.recordAttempt(claim, outcome, this.clock.now());
+    const label = outcome.status === 'failed' && outcome.nextAttemptAt !== null ? 'retried' : outcome.status;
+    this.options.onDestinationOutcome?.(stored.type, label);
+    const context = { delivery_id: claim.id, event_id: claim.eventId, destination_id: claim.endpointId, destination_type: stored.type, attempt: claim.attempt };
+    if (outcome.status === 'succeeded') this.options.log?.debug({ ...context, status_code: outcome.statusCode }, 'destination delivered');
+    else if (outcome.status === 'skipped') this.options.log?.debug({ ...context, reason: outcome.reason }, 'destination delivery skipped');
+    else {
+      const next = outcome.nextAttemptAt === null ? null : new Date(outcome.nextAttemptAt).toISOString();
+      this.options.log?.warn(
+        { ...context, status_code: outcome.statusCode, error: outcome.error, next_attempt_at: next },
+        next ? 'destination attempt failed; will retry' : 'destination delivery failed for good',
+      );
+    }
+    return { claim, outcome, recorded };
+  }
+
+  private describe(thrown: unknown, timeout: AbortSignal): string {
+    if (thrown instanceof TargetRefusedError) return thrown.message;
+    if (timeout.aborted) return `timed out after ${this.options.timeoutMs} ms`;
+    if (this.stopping.signal.aborted) return 'stopped: the server shut down during the attempt';
+    // The wording kept on deliveries since they were sent with fetch: "fetch failed: <reason>".
+    if (thrown instanceof Error) return `fetch failed: ${thrown.message}`;
     return String(thrown);
   }
 
@@ -288,7 +377,25 @@ export class DeliveryWorker {
       this.stopping.abort();
       await Promise.allSettled([...this.inFlight]);
     }
+    this.transport.close();
   }
+}
+
+/** Errors that come before a request is sent: the target could not have seen it. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/**
+ * Whether a failed request may still have reached the target: a timeout or a connection lost
+ * after it was sent may have; a refused target, a failed lookup or connection, or a TLS failure
+ * (before anything is sent) have not.
+ */
+function mayHaveArrived(thrown: unknown, timeout: AbortSignal): boolean {
+  if (thrown instanceof TargetRefusedError) return false;
+  if (timeout.aborted) return true;
+  const code = String((thrown as { code?: unknown }).code ?? '');
+  if (NOT_SENT_CODES.has(code)) return false;
+  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_INVALID_URL)/.test(code)) return false;
+  return true;
 }
 
 /** The worker of a server process, as configured, woken by the store after every commit that wrote events. */
@@ -297,9 +404,12 @@ export function createDeliveryWorker(
   settings: WebhookSettings,
   log?: WorkerLog,
   onPoll?: () => Promise<unknown>,
+  onDestinationOutcome?: WorkerOptions['onDestinationOutcome'],
 ): DeliveryWorker {
   const worker = new DeliveryWorker(store.webhooks, {
     ...(onPoll && { onPoll }),
+    ...(onDestinationOutcome && { onDestinationOutcome }),
+    network: new NetworkPolicy(settings),
     timeoutMs: settings.timeoutMs,
     pollIntervalMs: settings.pollIntervalMs,
     concurrency: settings.concurrency,

@@ -6,6 +6,7 @@ import { generateApiKey } from '../../src/domain/api-keys.js';
 import {
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   IDENTIFIERS_PATH,
   PROFILE_PATH,
@@ -47,14 +48,16 @@ const UNAUTHORIZED = envelope(401, 'unauthorized', ['non_field_errors', 'Invalid
 const CACHE_TTL_MS = 100;
 
 for (const kind of DATABASES) {
-  describe(`authentication (${kind})`, () => {
+  describe(`authentication (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     let counter = 0;
 
     before(async () => {
-      // Revocation takes effect once the key cache forgets the key; keep that short here.
-      ctx = await createTestContext(kind, { API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS) });
+      // Revocation takes effect once the key cache forgets the key; keep that short here. These
+      // tests fail to authenticate hundreds of times on purpose: the limit on failures per address
+      // (tested in auth-shedding.test.ts) is set out of their way.
+      ctx = await createTestContext(kind, { API_KEY_CACHE_TTL_MS: String(CACHE_TTL_MS), AUTH_FAILURES_PER_MINUTE: '1000000' });
       tenant = await ctx.newTenant();
     });
     after(() => ctx.close());

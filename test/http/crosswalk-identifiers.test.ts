@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { IDENTIFIER_KEYS } from '../../src/domain/identifiers.js';
 import { DEFAULT_RULES } from '../../src/domain/rules.js';
 import {
   addressing,
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   IDENTIFIERS_PATH,
   profileOk,
@@ -22,7 +24,7 @@ const BATCH = '/crosswalk/v1/integration-identifiers/batch/';
 const lookupUrl = (key: string, value: string) => `${LOOKUP}?key=${encodeURIComponent(key)}&value=${encodeURIComponent(value)}`;
 
 for (const kind of DATABASES) {
-  describe(`lookup, history and batch (${kind})`, () => {
+  describe(`lookup, history and batch (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     let other: Tenant;
@@ -64,13 +66,36 @@ for (const kind of DATABASES) {
 
         const res = await send(ctx.app, 'GET', lookupUrl('appsflyer_id', value), tenant.auth);
         assert.equal(res.statusCode, 200, res.body);
-        const expected = [a, b].sort((x, y) => (x.profileId < y.profileId ? -1 : 1)).map((p) => ({ profile_id: p.profileId, customer_user_id: p.cuid }));
+        const byId = (x: { profileId: string }, y: { profileId: string }) => (x.profileId < y.profileId ? -1 : 1);
+        const expected = [a, b].sort(byId).map((p) => ({ profile_id: p.profileId, customer_user_id: p.cuid, key: 'appsflyer_id' }));
         assert.deepEqual(res.json(), { data: expected });
         // The value is trimmed as writes trim it.
         assert.deepEqual((await send(ctx.app, 'GET', lookupUrl('appsflyer_id', `  ${value}`), tenant.auth)).json(), { data: expected });
         // The other app sees its own holder only.
         const theirs = (await send(ctx.app, 'GET', lookupUrl('appsflyer_id', value), other.auth)).json() as { data: { customer_user_id: string }[] };
         assert.deepEqual(theirs.data.map((h) => h.customer_user_id), ['outsider']);
+        // Without a key, every key is searched: c holds the value under another key.
+        const anyKey = await send(ctx.app, 'GET', `${LOOKUP}?value=${encodeURIComponent(value)}`, tenant.auth);
+        assert.equal(anyKey.statusCode, 200, anyKey.body);
+        const all = [
+          ...[a, b].map((p) => ({ profile_id: p.profileId, customer_user_id: p.cuid, key: 'appsflyer_id' })),
+          { profile_id: c.profileId, customer_user_id: c.cuid, key: 'adjust_device_id' },
+        ].sort((x, y) => (x.key === y.key ? (x.profile_id < y.profile_id ? -1 : 1) : x.key < y.key ? -1 : 1));
+        assert.deepEqual(anyKey.json(), { data: all });
+      });
+
+      test('without a key, a profile holding the value under two keys is listed once per key, by key then profile id', async () => {
+        const value = `both-${randomUUID()}`;
+        const p = await newProfile();
+        await setIds(p.headers, { posthog_distinct_user_id: value, amplitude_user_id: value });
+        const res = await send(ctx.app, 'GET', `${LOOKUP}?value=${encodeURIComponent(` ${value} `)}`, tenant.auth);
+        assert.deepEqual(res.json(), {
+          data: [
+            { profile_id: p.profileId, customer_user_id: p.cuid, key: 'amplitude_user_id' },
+            { profile_id: p.profileId, customer_user_id: p.cuid, key: 'posthog_distinct_user_id' },
+          ],
+        });
+        assert.deepEqual((await send(ctx.app, 'GET', `${LOOKUP}?value=nobody-${value}`, tenant.auth)).json(), { data: [] });
       });
 
       test('a profile without a customer user id is listed with null; a value nobody holds answers an empty list', async () => {
@@ -78,7 +103,7 @@ for (const kind of DATABASES) {
         await profileOk(ctx.app, 'POST', byId(profileId), {});
         await setIds(byId(profileId), { branch_id: `br-${profileId}` });
         assert.deepEqual((await send(ctx.app, 'GET', lookupUrl('branch_id', `br-${profileId}`), tenant.auth)).json(), {
-          data: [{ profile_id: profileId, customer_user_id: null }],
+          data: [{ profile_id: profileId, customer_user_id: null, key: 'branch_id' }],
         });
         assert.deepEqual((await send(ctx.app, 'GET', lookupUrl('branch_id', 'nobody-has-this'), tenant.auth)).json(), { data: [] });
       });
@@ -99,11 +124,16 @@ for (const kind of DATABASES) {
         const plan = (await queryRows(ctx.database, `explain query plan ${sql}`)).map((row) => String(row.detail));
         assert.match(plan[0]!, /USING COVERING INDEX integration_identifiers_value_idx \(app_id=\? AND key=\? AND value=\?\)/);
         assert.match(plan[1]!, /USING PRIMARY KEY \(app_id=\? AND id=\?\)/);
+        // Without a key: the index is probed once per key of the IN list, never scanned.
+        const keys = IDENTIFIER_KEYS.map((key) => `'${key}'`).join(', ');
+        const anyKey = sql.replace("i.key = 'appsflyer_id'", `i.key in (${keys})`).replace('order by i.profile_id', 'order by i.key, i.profile_id');
+        const anyPlan = (await queryRows(ctx.database, `explain query plan ${anyKey}`)).map((row) => String(row.detail));
+        assert.ok(anyPlan.some((line) => /USING COVERING INDEX integration_identifiers_value_idx \(app_id=\? AND key=\? AND value=\?\)/.test(line)), anyPlan.join('\n'));
+        assert.ok(!anyPlan.some((line) => /^SCAN (i|integration_identifiers)\b/.test(line)), anyPlan.join('\n'));
       });
 
       test('bad queries get exact error bodies', async () => {
         const cases: [string, unknown][] = [
-          [`${LOOKUP}?value=x`, envelope(400, 'validation_error', ['key', 'This query parameter is required.'])],
           [`${LOOKUP}?key=appsflyer_id`, envelope(400, 'validation_error', ['value', 'This query parameter is required.'])],
           [`${LOOKUP}?key=appsflyer_id&value=%20%20`, envelope(400, 'validation_error', ['value', 'This query parameter is required.'])],
           [`${LOOKUP}?key=nope&value=x`, envelope(400, 'validation_error', ['key', `Must be one of the integration identifier keys: ${IDENTIFIER_LIST}.`])],
@@ -513,7 +543,7 @@ for (const kind of DATABASES) {
         assert.equal((await idsOf(a.headers)).branch_id, 'a-branch');
         assert.equal((await idsOf(b.headers)).one_signal_player_id, value);
         const found = (await send(ctx.app, 'GET', lookupUrl('one_signal_player_id', value), ruled.auth)).json();
-        assert.deepEqual(found.data, [{ profile_id: b.profileId, customer_user_id: b.cuid }]);
+        assert.deepEqual(found.data, [{ profile_id: b.profileId, customer_user_id: b.cuid, key: 'one_signal_player_id' }]);
         const [aLatest] = (await history(a.headers, '?key=one_signal_player_id')).data;
         assert.deepEqual([aLatest!.kind, aLatest!.old_value, aLatest!.new_value, aLatest!.other_profile_id], ['moved_away', value, null, b.profileId]);
         const [bLatest] = (await history(b.headers, '?key=one_signal_player_id')).data;

@@ -4,6 +4,7 @@ import {
   addressing,
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   IDENTIFIERS_PATH,
   PROFILE_PATH,
@@ -24,7 +25,7 @@ const NONE_GIVEN = envelope(400, 'validation_error', ['non_field_errors', 'At le
 const withoutTimestamp = ({ timestamp: _, ...rest }: Record<string, unknown>) => rest;
 
 for (const kind of DATABASES) {
-  describe(`an empty JSON array body (${kind})`, () => {
+  describe(`an empty JSON array body (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     before(async () => {

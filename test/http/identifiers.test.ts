@@ -6,6 +6,7 @@ import { IDENTIFIER_KEYS } from '../../src/domain/identifiers.js';
 import {
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   queryRows,
   IDENTIFIERS_PATH,
@@ -52,7 +53,7 @@ const WRONG_TYPE = 'Must be a string, a number or null.';
 const INEXACT = 'This number cannot be stored exactly; send it as a string.';
 
 for (const kind of DATABASES) {
-  describe(`integration identifiers (${kind})`, () => {
+  describe(`integration identifiers (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     let counter = 0;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestContext, DATABASES, IDENTIFIERS_PATH, PROFILE_PATH, send, type Tenant, type TestContext } from '../helpers.js';
+import { createTestContext, DATABASES, onDatabase, IDENTIFIERS_PATH, PROFILE_PATH, send, type Tenant, type TestContext } from '../helpers.js';
 
 /** The value of one sample line of a Prometheus text exposition, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -12,7 +12,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 
 for (const kind of DATABASES) {
-  describe(`request ids and metrics (${kind})`, () => {
+  describe(`request ids and metrics (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     before(async () => {

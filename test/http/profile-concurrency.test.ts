@@ -5,6 +5,7 @@ import {
   addressing,
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   PROFILE_PATH,
   send,
@@ -19,7 +20,7 @@ const TOO_MANY = envelope(400, 'validation_error', ['custom_attributes', 'A prof
 const N = 10;
 
 for (const kind of DATABASES) {
-  describe(`profile concurrency (${kind})`, () => {
+  describe(`profile concurrency (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     before(async () => {

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   IDENTIFIERS_PATH,
   PROFILE_PATH,
@@ -20,7 +21,7 @@ const IDENTIFIERS_NOT_FOUND = envelope(404, 'profile_not_found', [null, 'Profile
 const NO_IDENTIFIERS = Object.fromEntries(IDENTIFIER_KEYS.map((key) => [key, null]));
 
 for (const kind of DATABASES) {
-  describe(`profile delete and tenancy (${kind})`, () => {
+  describe(`profile delete and tenancy (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     before(async () => {

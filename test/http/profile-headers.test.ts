@@ -5,6 +5,7 @@ import {
   addressing,
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   PROFILE_PATH,
   profileOk,
@@ -26,7 +27,7 @@ const METHODS = ['POST', 'GET', 'PATCH', 'DELETE'] as const;
 const utf8Header = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
 for (const kind of DATABASES) {
-  describe(`profile addressing headers (${kind})`, () => {
+  describe(`profile addressing headers (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     before(async () => {

@@ -5,6 +5,7 @@ import {
   addressing,
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   PROFILE_PATH,
   send,
@@ -37,7 +38,7 @@ type Attr = { key: string; value: string | number };
 const sortByKey = (list: readonly Attr[]) => [...list].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
 for (const kind of DATABASES) {
-  describe(`profile update (${kind})`, () => {
+  describe(`profile update (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     before(async () => {

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   PROFILE_PATH,
   send,
@@ -97,7 +98,7 @@ const CASES: [string, Record<string, unknown>, string, string][] = [
 ];
 
 for (const kind of DATABASES) {
-  describe(`profile validation (${kind})`, () => {
+  describe(`profile validation (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     let seeded: string;

@@ -5,6 +5,7 @@ import {
   addressing,
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   PROFILE_PATH,
   profileOk,
@@ -31,7 +32,7 @@ const PROFILE_KEYS = [
 const NOT_FOUND = envelope(404, 'profile_does_not_exist', [null, 'Profile not found']);
 
 for (const kind of DATABASES) {
-  describe(`profile create and read (${kind})`, () => {
+  describe(`profile create and read (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     before(async () => {

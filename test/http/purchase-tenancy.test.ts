@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { GRANT_PATH, REFUND_SAVER_PATH, REVOKE_PATH, TRANSACTION_PATH } from '../../src/http/routes/purchase.js';
-import { createTestContext, DATABASES, envelope, PROFILE_PATH, send, subscriptionBody, type Tenant, type TestContext } from '../helpers.js';
+import { createTestContext, DATABASES, onDatabase, envelope, PROFILE_PATH, send, subscriptionBody, type Tenant, type TestContext } from '../helpers.js';
 import { addressingsOf, snapshot } from '../reliability/support.js';
 
 interface Operation {
@@ -30,7 +30,7 @@ const OPERATIONS: readonly Operation[] = [
 ];
 
 for (const kind of DATABASES) {
-  describe(`purchase routes keep apps apart (${kind})`, () => {
+  describe(`purchase routes keep apps apart (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let owner: Tenant;
     let intruder: Tenant;

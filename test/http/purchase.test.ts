@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { addressing, createTestContext, DATABASES, envelope, GRANT_PATH, PROFILE_PATH, REFUND_SAVER_PATH, REVOKE_PATH, send, type Tenant, type TestContext, TRANSACTION_PATH } from '../helpers.js';
+import { addressing, createTestContext, DATABASES, onDatabase, envelope, GRANT_PATH, PROFILE_PATH, REFUND_SAVER_PATH, REVOKE_PATH, send, type Tenant, type TestContext, TRANSACTION_PATH } from '../helpers.js';
 import { assertVendorShape } from '../vendor-schemas.js';
 
 
@@ -41,7 +41,7 @@ function oneTime(id: string, overrides: Record<string, unknown> = {}) {
 }
 
 for (const kind of DATABASES) {
-  describe(`purchase operations (${kind})`, () => {
+  describe(`purchase operations (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     const { byUser } = addressing(() => tenant);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestContext, DATABASES, envelope, profileOk, send, type Tenant, type TestContext, TRANSACTION_PATH } from '../helpers.js';
+import { createTestContext, DATABASES, onDatabase, envelope, profileOk, send, type Tenant, type TestContext, TRANSACTION_PATH } from '../helpers.js';
 
 const BASE = '/crosswalk/v1/revenue/';
 const LEVELS = `${BASE}access-levels/`;
@@ -23,7 +23,7 @@ const transaction = (id: string, productId: string, price: { currency: string; v
 });
 
 for (const kind of DATABASES) {
-  describe(`revenue configuration API (${kind})`, () => {
+  describe(`revenue configuration API (${kind})`, onDatabase(kind), () => {
     // Each test configures an app of its own.
     let ctx: TestContext;
     before(async () => (ctx = await createTestContext(kind)));

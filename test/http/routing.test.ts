@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   IDENTIFIERS_PATH,
   PROFILE_PATH,
@@ -12,7 +13,7 @@ import {
 } from '../helpers.js';
 
 for (const kind of DATABASES) {
-  describe(`routing and bodies (${kind})`, () => {
+  describe(`routing and bodies (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     before(async () => {

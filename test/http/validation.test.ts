@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseIdentifiersBody } from '../../src/schemas/identifiers.js';
 import { parseProfileBody } from '../../src/schemas/profile.js';
-import { createTestContext, DATABASES, envelope, PROFILE_PATH, send, type Tenant, type TestContext } from '../helpers.js';
+import { createTestContext, DATABASES, onDatabase, envelope, PROFILE_PATH, send, type Tenant, type TestContext } from '../helpers.js';
 
 // How the route schemas validate (docs/compatibility.md, "Validation"): query text is read as a
 // number only when written in decimal digits, an empty parameter is a value, header problems come
@@ -14,7 +14,7 @@ const DELIVERIES = '/crosswalk/v1/webhooks/deliveries/';
 const LIMIT = envelope(400, 'validation_error', ['limit', 'Must be a whole number from 1 to 500.']);
 
 for (const kind of DATABASES) {
-  describe(`validation by the route schemas (${kind})`, () => {
+  describe(`validation by the route schemas (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let tenant: Tenant;
     let byUser: Record<string, string>;

@@ -11,6 +11,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import {
   createTestContext,
   DATABASES,
+  onDatabase,
   envelope,
   IDENTIFIERS_PATH,
   PROFILE_PATH,
@@ -28,6 +29,7 @@ import {
   snapshot,
 } from './support.js';
 import { DEFAULT_RULES } from '../../src/domain/rules.js';
+import { keyOf } from '../keys-support.js';
 import { GRANT_PATH, REFUND_SAVER_PATH, REVOKE_PATH, TRANSACTION_PATH } from '../../src/http/routes/purchase.js';
 
 const KIB = 1024;
@@ -81,7 +83,7 @@ function rawHttp(port: number, request: string | Buffer): Promise<RawAnswer> {
 }
 
 for (const kind of DATABASES) {
-  describe(`corpus of nasty requests (${kind})`, () => {
+  describe(`corpus of nasty requests (${kind})`, onDatabase(kind), () => {
     let ctx: TestContext;
     let a: Tenant;
     let b: Tenant;
@@ -716,6 +718,64 @@ for (const kind of DATABASES) {
       });
     });
 
+    describe('key scopes and shed clients', () => {
+      const forbidden = (granted: string, needed: string) =>
+        envelope(403, 'forbidden', ['non_field_errors', `This API key has the ${granted} scope; this operation needs the ${needed} scope.`]);
+
+      test('a key below the scope is a 403 before the body is read: broken JSON, 64 KiB + 1, a foreign media type, hostile keys', async () => {
+        const v = await victim();
+        const reader = (await keyOf(ctx, a.appId, 'read')).auth;
+        const writer = (await keyOf(ctx, a.appId, 'write')).auth;
+        const headers = { ...v.headers, ...reader };
+        await refused(setIds(headers, '{"appsflyer_id": '), forbidden('read', 'write'));
+        await refused(setIds(headers, padded('{"appsflyer_id":"big"}', 64 * KIB + 1)), forbidden('read', 'write'));
+        await refused(setIds({ ...headers, 'content-type': 'text/plain' }, 'appsflyer_id=x'), forbidden('read', 'write'));
+        await refused(setIds(headers, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])), forbidden('read', 'write'));
+        await refused({ method: 'DELETE', url: PROFILE_PATH, headers }, forbidden('read', 'write'));
+        await refused({ method: 'POST', url: TRANSACTION_PATH, headers, payload: JSON.stringify(subscriptionBody('tx-read')) }, forbidden('read', 'write'));
+        const management = { ...writer, 'content-type': 'application/json' };
+        await refused({ method: 'PUT', url: '/crosswalk/v1/revenue/settings/', headers: management, payload: '{"__proto__":{"unknown_access_levels":"reject"}}' }, forbidden('write', 'admin'));
+        await refused({ method: 'PUT', url: `/crosswalk/v1/revenue/products/${'%F0%9F%98%80'.repeat(200)}/`, headers: management, payload: '{}' }, forbidden('write', 'admin'));
+        await refused({ method: 'DELETE', url: '/crosswalk/v1/webhooks/endpoints/%00/', headers: writer }, forbidden('write', 'admin'));
+        await refused({ method: 'GET', url: '/crosswalk/v1/audit/?limit=abc&limit=1', headers: writer }, forbidden('write', 'admin'));
+        // Two keys, one of them an admin key, are no credentials at all.
+        await refused(setIds({ ...v.headers, authorization: [reader.authorization, a.auth.authorization] }, '{"appsflyer_id":"two-keys"}'), NOT_AUTHENTICATED);
+        assert.equal((await identifiersOf(v.headers)).appsflyer_id, 'orig-af');
+      });
+
+      test('a client address that failed too often is a 429 with Retry-After before its key or body is looked at; a known key still works', async () => {
+        const v = await victim();
+        const remoteAddress = '203.0.113.66';
+        const from = async (headers: Record<string, string | string[]>, payload?: string) => {
+          const res = await ctx.app.inject({ method: 'POST', url: IDENTIFIERS_PATH, remoteAddress, headers: { 'adapty-customer-user-id': v.cuid, 'content-type': 'application/json', ...headers }, ...(payload === undefined ? {} : { payload }) });
+          assert.ok(res.statusCode < 500, res.body);
+          if (res.statusCode >= 400) {
+            assertEnvelope(res, '', IDENTIFIERS_PATH);
+            assertNoInternals(res);
+          }
+          return res;
+        };
+        for (let i = 0; i < 60; i++) assert.equal((await from({ authorization: `Api-Key wrong-key-${i}-abcdefghijklmnop` }, '{"appsflyer_id":"x"}')).statusCode, 401);
+        const shed = envelope(429, 'rate_limited', ['non_field_errors', 'Too many failed authentications from this address; retry in 1 s.']);
+        const before = await snapshot(ctx.database);
+        for (const [headers, payload] of [
+          [{ authorization: 'Api-Key secret_live_AAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' }, '{"appsflyer_id": '],
+          [{}, '{"appsflyer_id":"x"}'],
+          [{ authorization: 'Bearer nothing' }, padded('{"appsflyer_id":"big"}', 64 * KIB + 1)],
+          [{ authorization: `Api-Key ${'k'.repeat(4000)}`, 'content-type': 'text/plain' }, 'x'],
+        ] as [Record<string, string>, string][]) {
+          const res = await from(headers, payload);
+          assert.equal(res.statusCode, 429, res.body);
+          assert.equal(res.headers['retry-after'], '1');
+          assert.deepEqual(res.json(), shed);
+        }
+        assert.deepEqual(await snapshot(ctx.database), before, 'a shed request changed the database');
+        const known = await from(a.auth, '{"appsflyer_id":"known-key"}');
+        assert.equal(known.statusCode, 200, known.body);
+        assert.equal((await identifiersOf(v.headers)).appsflyer_id, 'known-key');
+      });
+    });
+
     describe('real HTTP', () => {
       const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
 
@@ -779,6 +839,43 @@ for (const kind of DATABASES) {
           }
         }
         assert.deepEqual(failures, [], `not in the envelope:\n${failures.join('\n')}`);
+      });
+    });
+
+    describe('webhook targets', () => {
+      const ADVICE = 'webhook targets must be public (set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true for local development, or allow the network in WEBHOOK_ALLOWED_NETWORKS)';
+      const notPublic = (address: string, why: string) => envelope(400, 'validation_error', ['url', `The address ${address} is ${why}; ${ADVICE}.`]);
+      const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
+
+      test('loopback, metadata, private and reserved targets in every spelling: 400 on url over the wire, no endpoint stored', async () => {
+        const cases: [string, ReturnType<typeof envelope>][] = [
+          ['http://127.0.0.1:8080/', notPublic('127.0.0.1', 'a loopback address')],
+          ['http://2130706433/', notPublic('127.0.0.1', 'a loopback address')],
+          ['http://0x7f000001/', notPublic('127.0.0.1', 'a loopback address')],
+          ['http://017700000001/', notPublic('127.0.0.1', 'a loopback address')],
+          ['http://127.1/', notPublic('127.0.0.1', 'a loopback address')],
+          ['http://0177.0x0.0.1./', notPublic('127.0.0.1', 'a loopback address')],
+          ['http://%30x7f.1/', notPublic('127.0.0.1', 'a loopback address')],
+          ['http://169.254.169.254/latest/meta-data/iam/', notPublic('169.254.169.254', 'a link-local address')],
+          ['http://[fd00:ec2::254]/', notPublic('fd00:ec2::254', 'a private address')],
+          ['http://[::ffff:169.254.169.254]/', notPublic('::ffff:a9fe:a9fe', 'the IPv4-mapped form of 169.254.169.254, a link-local address')],
+          ['http://[::ffff:7f00:1]/', notPublic('::ffff:7f00:1', 'the IPv4-mapped form of 127.0.0.1, a loopback address')],
+          ['http://[0::1]/', notPublic('::1', 'a loopback address')],
+          ['http://0/', notPublic('0.0.0.0', 'an unspecified address')],
+          ['https://10.1.2.3/', notPublic('10.1.2.3', 'a private address')],
+          ['https://100.100.100.200/', notPublic('100.100.100.200', 'a shared (carrier-grade NAT) address')],
+          ['https://255.255.255.255/', notPublic('255.255.255.255', 'the broadcast address')],
+          ['https://[64:ff9b::192.168.0.1]/', notPublic('64:ff9b::c0a8:1', 'the NAT64 form of 192.168.0.1, a private address')],
+        ];
+        const before = await queryRows(ctx.database, 'select count(*) as n from webhook_endpoints');
+        for (const [url, expected] of cases) {
+          const body = JSON.stringify({ url });
+          const res = await rawHttp(port, head([`POST /crosswalk/v1/webhooks/endpoints/ HTTP/1.1`, 'Host: x', 'Connection: close', `Authorization: ${a.auth.authorization}`, 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`]) + body);
+          assert.equal(res.status, 400, `${url}: ${res.body}`);
+          assert.deepEqual(JSON.parse(res.body), expected, url);
+          assertNoInternals({ statusCode: res.status, body: res.body, headers: res.headers });
+        }
+        assert.deepEqual(await queryRows(ctx.database, 'select count(*) as n from webhook_endpoints'), before);
       });
     });
   });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { IDENTIFIER_KEYS } from '../../src/domain/identifiers.js';
-import { createTestDatabase, DATABASES, IDENTIFIERS_PATH, PROFILE_PATH, queryRows, type TestDatabase } from '../helpers.js';
+import { createTestDatabase, DATABASES, onDatabase, IDENTIFIERS_PATH, PROFILE_PATH, queryRows, type TestDatabase } from '../helpers.js';
 import { type ServerProcess, startServer } from '../process-helpers.js';
 import { databaseUrl } from './support.js';
 
@@ -121,7 +121,7 @@ async function sqliteIntegrity(database: TestDatabase): Promise<unknown[]> {
 }
 
 for (const kind of DATABASES) {
-  describe(`crash durability of the server process (${kind})`, () => {
+  describe(`crash durability of the server process (${kind})`, onDatabase(kind), () => {
     let database: TestDatabase;
     let server: ServerProcess | undefined;
     before(async () => {

@@ -12,6 +12,7 @@ import {
   createTestContext,
   createTestDatabase,
   DATABASES,
+  onDatabase,
   envelope,
   IDENTIFIERS_PATH,
   PROFILE_PATH,
@@ -87,7 +88,7 @@ function rawHttp(url: string, text: string): Promise<string> {
 }
 
 for (const kind of DATABASES) {
-  describe(`secrets and tenant isolation (${kind})`, () => {
+  describe(`secrets and tenant isolation (${kind})`, onDatabase(kind), () => {
     describe('keys at rest', () => {
       let ctx: TestContext;
       before(async () => {

@@ -5,27 +5,27 @@ import { generateApiKey, hashApiKey } from '../../src/domain/api-keys.js';
 import { AppNameTakenError, CustomAttributeLimitError, CustomerUserIdTakenError } from '../../src/errors.js';
 import { createServices, type Services } from '../../src/services/index.js';
 import { KyselyStore } from '../../src/storage/kysely-store.js';
-import { createTestDatabase, DATABASES, queryRows, type TestDatabase } from '../helpers.js';
+import { createTestDatabase, DATABASES, onDatabase, queryRows, type TestDatabase } from '../helpers.js';
 import { runCliProcess } from '../process-helpers.js';
 
 const ACTOR = { source: 'api', apiKeyId: null, requestId: null } as const;
 
 /** The storage contract: every dialect must pass the same suite against the Store interface and the services over it. */
 for (const kind of DATABASES) {
-  test(`${kind}: processes migrating one fresh database at once migrate it exactly once`, async () => {
+  test(`${kind}: processes migrating one fresh database at once migrate it exactly once`, onDatabase(kind), async () => {
     const database = await createTestDatabase(kind);
     const url = database.config.kind === 'sqlite' ? `sqlite:${database.config.file}` : database.config.url;
     try {
       const runs = await Promise.all(Array.from({ length: 4 }, () => runCliProcess(['--database-url', url, 'migrate'])));
       for (const run of runs) assert.equal(run.code, 0, run.stderr);
       const applied = await queryRows(database, 'select name from kysely_migration');
-      assert.deepEqual(applied.map((row) => row.name), ['0001_core', '0002_history_and_rules', '0003_webhooks', '0004_revenue']);
+      assert.deepEqual(applied.map((row) => row.name), ['0001_core', '0002_history_and_rules', '0003_webhooks', '0004_revenue', '0005_keys_audit', '0006_history_erasure', '0007_destinations', '0008_one_statement_writes']);
     } finally {
       await database.drop();
     }
   });
 
-  describe(`Store contract (${kind})`, () => {
+  describe(`Store contract (${kind})`, onDatabase(kind), () => {
     let database: TestDatabase;
     let store: KyselyStore;
     let services: Services;
@@ -60,11 +60,11 @@ for (const kind of DATABASES) {
 
     test('keys are stored only as hashes, found while not revoked, and added idempotently', async () => {
       const secret = generateApiKey();
-      const { key, created } = await store.addApiKey(appId, secret, 'k1');
+      const { key, created } = await store.addApiKey(appId, secret, 'k1', { generated: true });
       assert.equal(created, true);
       assert.equal(key.appId, appId);
       assert.match(key.hint, /^secret_live_[A-Za-z0-9]{8}\.…$/);
-      assert.deepEqual(await store.findKeyOwner(secret), { keyId: key.id, appId });
+      assert.deepEqual(await store.findKeyOwner(secret), { keyId: key.id, appId, scope: 'admin', expiresAt: null });
       const again = await store.addApiKey(appId, secret, 'k1 again');
       assert.equal(again.created, false);
       assert.equal(again.key.id, key.id);

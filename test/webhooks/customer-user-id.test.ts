@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { addressing, DATABASES, envelope, PROFILE_PATH, send } from '../helpers.js';
+import { addressing, DATABASES, onDatabase, envelope, PROFILE_PATH, send } from '../helpers.js';
 import { startDeliveringApp, waitFor } from './support.js';
 
 // A profile that gets a customer user id it did not have (create with both headers, on an existing
@@ -10,7 +10,7 @@ const P1 = '7c0a1e52-3b7f-4d2a-9c61-0f5e8b2d4a11';
 const P2 = '7c0a1e52-3b7f-4d2a-9c61-0f5e8b2d4a22';
 
 for (const kind of DATABASES) {
-  describe(`webhooks: a change of customer user id (${kind})`, () => {
+  describe(`webhooks: a change of customer user id (${kind})`, onDatabase(kind), () => {
     test('profile.updated names customer_user_id (and the body fields) exactly when the id changes', async (t) => {
       const { ctx, tenant, receiver } = await startDeliveringApp(t, kind);
       const { byId, byUser, byBoth } = addressing(() => tenant);

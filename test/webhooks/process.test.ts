@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createTestDatabase, DATABASES, IDENTIFIERS_PATH, PROFILE_PATH, queryRows, type TestDatabase } from '../helpers.js';
+import { createTestDatabase, DATABASES, onDatabase, IDENTIFIERS_PATH, PROFILE_PATH, queryRows, type TestDatabase } from '../helpers.js';
 import { type ServerProcess, startServer } from '../process-helpers.js';
 import { databaseUrl, type Receipt, type Receiver, startReceiver, waitFor } from './support.js';
 
@@ -33,12 +33,13 @@ async function pooled(tasks: (() => Promise<unknown>)[], width: number): Promise
 }
 
 for (const kind of DATABASES) {
-  describe(`webhook delivery across server processes (${kind})`, () => {
+  describe(`webhook delivery across server processes (${kind})`, onDatabase(kind), () => {
     let database: TestDatabase;
     let receiver: Receiver;
     const servers: ServerProcess[] = [];
     const start = async (env: Record<string, string> = {}, args?: string[]) => {
-      const server = await startServer({ DATABASE_URL: databaseUrl(database), CROSSWALK_API_KEY: KEY, WEBHOOK_POLL_INTERVAL_MS: '20', ...env }, args);
+      // The receiver is on loopback: WEBHOOK_ALLOW_PRIVATE_NETWORKS lets the server deliver there.
+      const server = await startServer({ DATABASE_URL: databaseUrl(database), CROSSWALK_API_KEY: KEY, WEBHOOK_POLL_INTERVAL_MS: '20', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', ...env }, args);
       servers.push(server);
       return server;
     };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RevenueService } from '../../src/services/revenue.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/webhooks/signing.js';
-import { addressing, DATABASES, GRANT_PATH, IDENTIFIERS_PATH, PROFILE_PATH, REVOKE_PATH, send, TRANSACTION_PATH } from '../helpers.js';
+import { addressing, DATABASES, onDatabase, GRANT_PATH, IDENTIFIERS_PATH, PROFILE_PATH, REVOKE_PATH, send, TRANSACTION_PATH } from '../helpers.js';
 import { startDeliveringApp, waitFor } from './support.js';
 
 // Revenue events reach a real, signed endpoint carrying every integration identifier as it stood
@@ -16,7 +16,7 @@ interface Event {
 }
 
 for (const kind of DATABASES) {
-  describe(`webhooks: revenue events (${kind})`, () => {
+  describe(`webhooks: revenue events (${kind})`, onDatabase(kind), () => {
     test('transaction.recorded and access_level.updated carry the identifiers GET answers at that moment', async (t) => {
       const { ctx, tenant, receiver, endpoint } = await startDeliveringApp(t, kind, { event_types: ['transaction.recorded', 'access_level.updated'] });
       const secret = String(endpoint.secret);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext as NodeTestContext } from 'node:test';
+import { NetworkPolicy } from '../../src/webhooks/network-policy.js';
 import { DeliveryWorker } from '../../src/webhooks/worker.js';
 import { createTestContext, send, type Tenant, type TestContext, type TestDatabase } from '../helpers.js';
 
@@ -99,11 +100,11 @@ export async function startReceiver(respond: Respond = () => 200): Promise<Recei
   return receiver;
 }
 
-/** Waits until `condition` holds, checking often, failing with `message` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, message: string, timeoutMs = 15_000): Promise<void> {
+/** Waits until `condition` holds, checking often, failing with `message` (made then, when a function) after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, message: string | (() => string), timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${message}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${typeof message === 'string' ? message : message()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -132,12 +133,14 @@ export interface DeliveringApp {
 
 /**
  * Starts a DeliveringApp on a database of its own (a worker takes the due deliveries of every app),
- * stopped and removed when the test ends. `endpointBody` adds to the endpoint's url (event_types...).
+ * with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true (the receiver is on loopback), stopped and removed when the test ends. `endpointBody` adds to the endpoint's url (event_types...).
  */
 export async function startDeliveringApp(t: NodeTestContext, kind: 'sqlite' | 'postgres', endpointBody: Record<string, unknown> = {}): Promise<DeliveringApp> {
-  const ctx = await createTestContext(kind);
+  // The receiver is on loopback: allowed only because these tests say so.
+  const ctx = await createTestContext(kind, { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
   const receiver = await startReceiver();
-  const worker = new DeliveryWorker(ctx.store.webhooks, { timeoutMs: 2_000, pollIntervalMs: 60_000, concurrency: 8, retentionMs: 0 });
+  const network = new NetworkPolicy(ctx.config.webhooks);
+  const worker = new DeliveryWorker(ctx.store.webhooks, { network, timeoutMs: 2_000, pollIntervalMs: 60_000, concurrency: 8, retentionMs: 0 });
   t.after(async () => {
     await worker.stop(0);
     await receiver.close();

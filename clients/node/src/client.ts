@@ -1,3 +1,27 @@
+import type {
+  ApiKeyInfo,
+  AppStats,
+  AuditEntry,
+  AuditPage,
+  AuditQuery,
+  ConfiguredAccessLevel,
+  ConfiguredProduct,
+  CreatedWebhookEndpoint,
+  CurrencyRate,
+  Destination,
+  DestinationDelivery,
+  DestinationDeliveryPage,
+  DestinationDeliveryQuery,
+  DestinationRequest,
+  DestinationTestResult,
+  ProductRequest,
+  RevenueSettings,
+  WebhookDelivery,
+  WebhookDeliveryPage,
+  WebhookDeliveryQuery,
+  WebhookEndpoint,
+  WebhookEndpointRequest,
+} from './admin-types.js';
 import {
   CrosswalkError,
   CrosswalkNetworkError,
@@ -38,6 +62,21 @@ export const CROSSWALK_PREFIX = '/crosswalk/v1';
 const LOOKUP_PATH = `${CROSSWALK_PREFIX}/integration-identifiers/lookup/`;
 const HISTORY_PATH = `${CROSSWALK_PREFIX}/integration-identifiers/history/`;
 const BATCH_PATH = `${CROSSWALK_PREFIX}/integration-identifiers/batch/`;
+const ENDPOINTS_PATH = `${CROSSWALK_PREFIX}/webhooks/endpoints/`;
+const DELIVERIES_PATH = `${CROSSWALK_PREFIX}/webhooks/deliveries/`;
+const DESTINATIONS_PATH = `${CROSSWALK_PREFIX}/destinations/`;
+const DESTINATION_DELIVERIES_PATH = `${DESTINATIONS_PATH}deliveries/`;
+const REVENUE_PATH = `${CROSSWALK_PREFIX}/revenue/`;
+const STATS_PATH = `${CROSSWALK_PREFIX}/stats/`;
+const KEY_PATH = `${CROSSWALK_PREFIX}/key/`;
+const AUDIT_PATH = `${CROSSWALK_PREFIX}/audit/`;
+
+/** One path segment: an id as the path carries it, percent-encoded. */
+function segment(name: string, value: string | number): string {
+  const text = String(value);
+  if (text === '') throw new TypeError(`${name} must not be empty`);
+  return `${encodeURIComponent(text)}/`;
+}
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -82,7 +121,7 @@ export interface IdentifierBatchOptions {
 const NO_PROFILE: unique symbol = Symbol('no profile');
 
 interface Call {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   /** The profile the call is about, sent as headers (and checked first); `NO_PROFILE` for routes without one. */
   address: ProfileAddress | typeof NO_PROFILE;
@@ -266,10 +305,11 @@ export class CrosswalkClient {
   /**
    * The profiles of the app whose `key` is exactly `value` (after trimming, as writes store it;
    * numbers are stored as their decimal text), ordered by profile id, at most 1,000; `[]` when
-   * none. A Crosswalk operation: Adapty does not have it.
+   * none. With `key` null every key is searched: a profile holding the value under two keys is
+   * listed once per key, ordered by key then profile id. A Crosswalk operation: Adapty does not have it.
    */
-  async lookupIntegrationIdentifier(key: IdentifierKey, value: string): Promise<IdentifierHolder[]> {
-    const path = LOOKUP_PATH + queryString({ key, value });
+  async lookupIntegrationIdentifier(key: IdentifierKey | null, value: string): Promise<IdentifierHolder[]> {
+    const path = LOOKUP_PATH + queryString(key === null ? { value } : { key, value });
     const answer = await this.call({ method: 'GET', path, address: NO_PROFILE });
     return (answer as { data: IdentifierHolder[] }).data;
   }
@@ -309,6 +349,196 @@ export class CrosswalkClient {
       failed: number;
     };
     return { results: answer.data.map(batchItemResult), succeeded: answer.succeeded, failed: answer.failed };
+  }
+
+  /**
+   * Subscribes an endpoint to events (every type when `event_types` is left out) and answers it
+   * with its signing secret, the only time the secret is shown. Needs an admin key.
+   */
+  async createWebhookEndpoint(endpoint: WebhookEndpointRequest): Promise<CreatedWebhookEndpoint> {
+    return this.dataAnswer<CreatedWebhookEndpoint>({ method: 'POST', path: ENDPOINTS_PATH, address: NO_PROFILE, body: endpoint });
+  }
+
+  /** The app's endpoints, oldest first; secrets only as hints. */
+  async listWebhookEndpoints(): Promise<WebhookEndpoint[]> {
+    return this.dataAnswer<WebhookEndpoint[]>({ method: 'GET', path: ENDPOINTS_PATH, address: NO_PROFILE });
+  }
+
+  /** Removes an endpoint; its pending deliveries are cancelled. `CrosswalkError` 404 `not_found` when unknown. Needs an admin key. */
+  async deleteWebhookEndpoint(endpointId: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: ENDPOINTS_PATH + segment('endpointId', endpointId), address: NO_PROFILE });
+  }
+
+  /**
+   * One page of deliveries, newest first, filtered by status, endpoint and profile (each
+   * optional); pass `next_cursor` as `cursor` for the next page until it is `null`.
+   */
+  async listWebhookDeliveries(query: WebhookDeliveryQuery = {}): Promise<WebhookDeliveryPage> {
+    const path =
+      DELIVERIES_PATH +
+      queryString({
+        status: query.status,
+        endpoint_id: query.endpointId,
+        profile_id: query.profileId,
+        limit: query.limit === undefined ? undefined : String(query.limit),
+        cursor: query.cursor ?? undefined,
+      });
+    const answer = (await this.call({ method: 'GET', path, address: NO_PROFILE })) as { data: WebhookDelivery[]; next_cursor: string | null };
+    return { deliveries: answer.data, next_cursor: answer.next_cursor };
+  }
+
+  /**
+   * Sends a delivery's event to its endpoint again, as a new pending delivery, and answers that
+   * delivery. `CrosswalkError` 404 `not_found` when unknown or its endpoint was removed. Needs an admin key.
+   */
+  async redeliverWebhook(deliveryId: number | string): Promise<WebhookDelivery> {
+    const path = `${DELIVERIES_PATH}${segment('deliveryId', deliveryId)}redeliver/`;
+    return this.dataAnswer<WebhookDelivery>({ method: 'POST', path, address: NO_PROFILE });
+  }
+
+  /**
+   * Sends the app's revenue to a tool (Amplitude, Mixpanel, PostHog, Firebase, AppsFlyer, Adjust)
+   * and answers the destination with its credentials in full, the only time they are shown.
+   * `CrosswalkValidationError` names what is wrong (`config.api_key`, `base_url`, …). Needs an admin key.
+   */
+  async createDestination(destination: DestinationRequest): Promise<Destination> {
+    return this.dataAnswer<Destination>({ method: 'POST', path: DESTINATIONS_PATH, address: NO_PROFILE, body: destination });
+  }
+
+  /** The app's destinations; credentials only as hints. Needs an admin key. */
+  async listDestinations(): Promise<Destination[]> {
+    return this.dataAnswer<Destination[]>({ method: 'GET', path: DESTINATIONS_PATH, address: NO_PROFILE });
+  }
+
+  /** Removes a destination; its pending deliveries are cancelled. `CrosswalkError` 404 `not_found` when unknown. Needs an admin key. */
+  async deleteDestination(destinationId: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: DESTINATIONS_PATH + segment('destinationId', destinationId), address: NO_PROFILE });
+  }
+
+  /**
+   * Sends one test event (a sandbox purchase of 0.01 USD under made-up ids) to the destination now,
+   * outside the queue, and answers how the tool took it. A tool refusing it is a result with
+   * status `failed`, not an error; `CrosswalkError` 404 `not_found` when the destination is unknown.
+   * Needs an admin key.
+   */
+  async testDestination(destinationId: string): Promise<DestinationTestResult> {
+    const path = `${DESTINATIONS_PATH}${segment('destinationId', destinationId)}test/`;
+    return this.dataAnswer<DestinationTestResult>({ method: 'POST', path, address: NO_PROFILE });
+  }
+
+  /**
+   * One page of deliveries to destinations, newest first, filtered by status, destination and
+   * profile (each optional), each with the reason of a skip or failure; pass `next_cursor` as
+   * `cursor` for the next page until it is `null`. Needs an admin key.
+   */
+  async listDestinationDeliveries(query: DestinationDeliveryQuery = {}): Promise<DestinationDeliveryPage> {
+    const path =
+      DESTINATION_DELIVERIES_PATH +
+      queryString({
+        status: query.status,
+        destination_id: query.destinationId,
+        profile_id: query.profileId,
+        limit: query.limit === undefined ? undefined : String(query.limit),
+        cursor: query.cursor ?? undefined,
+      });
+    const answer = (await this.call({ method: 'GET', path, address: NO_PROFILE })) as { data: DestinationDelivery[]; next_cursor: string | null };
+    return { deliveries: answer.data, next_cursor: answer.next_cursor };
+  }
+
+  /**
+   * Sends a delivery's event to its destination again, as a new pending delivery with the same
+   * dedup key, and answers that delivery. `CrosswalkError` 404 `not_found` when unknown or its
+   * destination was removed. Needs an admin key.
+   */
+  async redeliverToDestination(deliveryId: number | string): Promise<DestinationDelivery> {
+    const path = `${DESTINATION_DELIVERIES_PATH}${segment('deliveryId', deliveryId)}redeliver/`;
+    return this.dataAnswer<DestinationDelivery>({ method: 'POST', path, address: NO_PROFILE });
+  }
+
+  /** The configured access levels. */
+  async listAccessLevels(): Promise<ConfiguredAccessLevel[]> {
+    return this.dataAnswer<ConfiguredAccessLevel[]>({ method: 'GET', path: `${REVENUE_PATH}access-levels/`, address: NO_PROFILE });
+  }
+
+  /** Configures an access level (nothing changes when it is configured already). Needs an admin key. */
+  async setAccessLevel(accessLevelId: string): Promise<ConfiguredAccessLevel> {
+    const path = `${REVENUE_PATH}access-levels/${segment('accessLevelId', accessLevelId)}`;
+    return this.dataAnswer<ConfiguredAccessLevel>({ method: 'PUT', path, address: NO_PROFILE });
+  }
+
+  /** Removes an access level from the configuration (refused while a product unlocks it). Needs an admin key. */
+  async deleteAccessLevel(accessLevelId: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `${REVENUE_PATH}access-levels/${segment('accessLevelId', accessLevelId)}`, address: NO_PROFILE });
+  }
+
+  /** The configured products and what each unlocks. */
+  async listProducts(): Promise<ConfiguredProduct[]> {
+    return this.dataAnswer<ConfiguredProduct[]>({ method: 'GET', path: `${REVENUE_PATH}products/`, address: NO_PROFILE });
+  }
+
+  /** Configures what a product unlocks (an access level, or nothing), creating or replacing it. Needs an admin key. */
+  async setProduct(storeProductId: string, product: ProductRequest): Promise<ConfiguredProduct> {
+    const path = `${REVENUE_PATH}products/${segment('storeProductId', storeProductId)}`;
+    return this.dataAnswer<ConfiguredProduct>({ method: 'PUT', path, address: NO_PROFILE, body: product });
+  }
+
+  /** Removes a product from the configuration (it unlocks premium again). Needs an admin key. */
+  async deleteProduct(storeProductId: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `${REVENUE_PATH}products/${segment('storeProductId', storeProductId)}`, address: NO_PROFILE });
+  }
+
+  /** The currency rates, US dollars per unit. */
+  async listCurrencyRates(): Promise<CurrencyRate[]> {
+    return this.dataAnswer<CurrencyRate[]>({ method: 'GET', path: `${REVENUE_PATH}currency-rates/`, address: NO_PROFILE });
+  }
+
+  /** Sets a currency's rate (US dollars for one unit); transactions recorded from then on use it. Needs an admin key. */
+  async setCurrencyRate(currency: string, usdPerUnit: number): Promise<CurrencyRate> {
+    const path = `${REVENUE_PATH}currency-rates/${segment('currency', currency)}`;
+    return this.dataAnswer<CurrencyRate>({ method: 'PUT', path, address: NO_PROFILE, body: { usd_per_unit: usdPerUnit } });
+  }
+
+  /** Removes a currency's rate. Needs an admin key. */
+  async deleteCurrencyRate(currency: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `${REVENUE_PATH}currency-rates/${segment('currency', currency)}`, address: NO_PROFILE });
+  }
+
+  /** The revenue settings: what happens to access level ids never configured. */
+  async getRevenueSettings(): Promise<RevenueSettings> {
+    return this.dataAnswer<RevenueSettings>({ method: 'GET', path: `${REVENUE_PATH}settings/`, address: NO_PROFILE });
+  }
+
+  /** Changes the revenue settings and answers them as they now stand. Needs an admin key. */
+  async setRevenueSettings(settings: RevenueSettings): Promise<RevenueSettings> {
+    return this.dataAnswer<RevenueSettings>({ method: 'PUT', path: `${REVENUE_PATH}settings/`, address: NO_PROFILE, body: settings });
+  }
+
+  /** What `crosswalk stats` counts of the key's app: profiles, identifiers per key, keys, transactions, revenue, database size. Needs an admin key. */
+  async getAppStats(): Promise<AppStats> {
+    return this.dataAnswer<AppStats>({ method: 'GET', path: STATS_PATH, address: NO_PROFILE });
+  }
+
+  /** The app and the key this client's API key stands for, and what the key may do. Any key may ask. */
+  async getApiKeyInfo(): Promise<ApiKeyInfo> {
+    return (await this.call({ method: 'GET', path: KEY_PATH, address: NO_PROFILE })) as ApiKeyInfo;
+  }
+
+  /**
+   * One page of the app's audit trail of management changes, newest first; pass `next_cursor` as
+   * `cursor` for the next page until it is `null`. Needs an admin key (`CrosswalkForbiddenError`
+   * otherwise). A Crosswalk operation: Adapty does not have it.
+   */
+  async listAuditEntries(query: AuditQuery = {}): Promise<AuditPage> {
+    const path =
+      AUDIT_PATH +
+      queryString({ limit: query.limit === undefined ? undefined : String(query.limit), cursor: query.cursor ?? undefined });
+    const answer = (await this.call({ method: 'GET', path, address: NO_PROFILE })) as { data: AuditEntry[]; next_cursor: string | null };
+    return { entries: answer.data, next_cursor: answer.next_cursor };
+  }
+
+  /** Sends one request whose answer is wrapped in `data`, and returns what is inside. */
+  private async dataAnswer<T>(call: Call): Promise<T> {
+    return ((await this.call(call)) as { data: T }).data;
   }
 
   /** Sends one request whose answer is a profile in `data`, and returns the profile. */

@@ -2,6 +2,8 @@
 export type KnownErrorCode =
   | 'not_authenticated'
   | 'unauthorized'
+  /** 403 (Crosswalk): the key's scope (read, write, admin) does not cover the operation. */
+  | 'forbidden'
   | 'validation_error'
   | 'parse_error'
   | 'profile_does_not_exist'
@@ -87,6 +89,7 @@ const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['profile_does_not_exist', 
 const VALIDATION_CODES: ReadonlySet<string> = new Set(['validation_error', 'parse_error', 'value_error']);
 const AUTH_CODES: ReadonlySet<string> = new Set(['not_authenticated', 'unauthorized']);
 const CONFLICT_CODES: ReadonlySet<string> = new Set(['identifier_conflict']);
+const FORBIDDEN_CODES: ReadonlySet<string> = new Set(['forbidden']);
 const TRANSACTION_CODES: ReadonlySet<string> = new Set<TransactionErrorCode>([
   'store_transaction_id_error',
   'one_time_purchase_trial_error',
@@ -167,6 +170,13 @@ export class CrosswalkAccessLevelError extends CrosswalkError {
 export class CrosswalkAuthError extends CrosswalkError {}
 
 /**
+ * 403 `forbidden` (Crosswalk): the key is valid, but its scope does not cover the operation (a
+ * `read` key writing, a `write` key managing webhooks, the revenue configuration or the app's
+ * counts). The message names both scopes.
+ */
+export class CrosswalkForbiddenError extends CrosswalkError {}
+
+/**
  * 409 `identifier_conflict`: another profile of the app holds a value this write sets, and the
  * app's conflict policy for that key is `reject`. One item per key at fault (`source` is the key);
  * nothing of the request was written.
@@ -222,6 +232,7 @@ export function errorFromResponse(response: ErrorResponse): CrosswalkError {
   if (VALIDATION_CODES.has(code)) return new CrosswalkValidationError(response, code, items);
   if (AUTH_CODES.has(code)) return new CrosswalkAuthError(response, code, items);
   if (CONFLICT_CODES.has(code)) return new CrosswalkConflictError(response, code, items);
+  if (FORBIDDEN_CODES.has(code)) return new CrosswalkForbiddenError(response, code, items);
   if (TRANSACTION_CODES.has(code)) return new CrosswalkTransactionError(response, code, items);
   if (ACCESS_LEVEL_CODES.has(code)) return new CrosswalkAccessLevelError(response, code, items);
   return new CrosswalkError(response, code, items);

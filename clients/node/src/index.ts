@@ -1,4 +1,8 @@
-/** Typed client for Crosswalk and Adapty's server-side API: profiles, purchases and integration identifiers. */
+/**
+ * Typed client for Crosswalk and Adapty's server-side API: profiles, purchases and integration
+ * identifiers; Crosswalk's webhooks, destinations, revenue configuration, app counts and key
+ * scope; and a verifier of webhook signatures.
+ */
 export { API_PREFIX, CROSSWALK_PREFIX, CrosswalkClient, DEFAULT_TIMEOUT_MS } from './client.js';
 export type {
   CrosswalkClientOptions,
@@ -11,6 +15,7 @@ export {
   CrosswalkAuthError,
   CrosswalkConflictError,
   CrosswalkError,
+  CrosswalkForbiddenError,
   CrosswalkNetworkError,
   CrosswalkNotFoundError,
   CrosswalkTimeoutError,
@@ -19,6 +24,42 @@ export {
 } from './errors.js';
 export type { AccessLevelErrorCode, ErrorCode, ErrorItem, KnownErrorCode, TransactionErrorCode } from './errors.js';
 export { IDENTIFIER_KEYS } from './types.js';
+export { AUDIT_ACTIONS, DESTINATION_EVENT_TYPES, DESTINATION_TYPES, WEBHOOK_EVENT_TYPES } from './admin-types.js';
+export type {
+  ApiKeyInfo,
+  ApiKeyScope,
+  AppStats,
+  AuditAction,
+  AuditEntry,
+  AuditPage,
+  AuditQuery,
+  ConfiguredAccessLevel,
+  ConfiguredProduct,
+  CreatedWebhookEndpoint,
+  CurrencyRate,
+  Destination,
+  DestinationDelivery,
+  DestinationDeliveryPage,
+  DestinationDeliveryQuery,
+  DestinationDeliveryStatus,
+  DestinationEventNameKind,
+  DestinationEventType,
+  DestinationRequest,
+  DestinationTestResult,
+  DestinationType,
+  ProductRequest,
+  RevenueSettings,
+  UnknownAccessLevelMode,
+  WebhookDelivery,
+  WebhookDeliveryPage,
+  WebhookDeliveryQuery,
+  WebhookDeliveryStatus,
+  WebhookEndpoint,
+  WebhookEndpointRequest,
+  WebhookEventType,
+} from './admin-types.js';
+export { DEFAULT_SIGNATURE_TOLERANCE_SECONDS, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature.js';
+export type { WebhookSignatureOptions } from './webhook-signature.js';
 export type {
   AccessLevel,
   AttStatus,

@@ -365,6 +365,8 @@ export interface IdentifierHolder {
   /** The profile's UUID, in lower case. */
   profile_id: string;
   customer_user_id: string | null;
+  /** The key under which the profile holds the value. */
+  key: IdentifierKey;
 }
 
 /**

@@ -126,14 +126,19 @@ describe('Crosswalk identifier operations against the real server', () => {
 
     const holders = await client.lookupIntegrationIdentifier('appsflyer_id', value);
     const expected = [
-      { profile_id: first.profile_id, customer_user_id: customerUserId },
-      { profile_id: second.profile_id, customer_user_id: null },
+      { profile_id: first.profile_id, customer_user_id: customerUserId, key: 'appsflyer_id' as const },
+      { profile_id: second.profile_id, customer_user_id: null, key: 'appsflyer_id' as const },
     ].sort((a, b) => a.profile_id.localeCompare(b.profile_id));
     assert.deepEqual(holders, expected);
     // The value is trimmed as writes trim it; another key, or another value, holds nothing.
     assert.deepEqual(await client.lookupIntegrationIdentifier('appsflyer_id', ` ${value}\t`), expected);
     assert.deepEqual(await client.lookupIntegrationIdentifier('branch_id', value), []);
     assert.deepEqual(await client.lookupIntegrationIdentifier('appsflyer_id', appsflyerId()), []);
+    // Any key: the same holders, and a profile holding the value under a second key once more.
+    await client.setIntegrationIdentifiers({ customerUserId }, { branch_id: value });
+    const anyKey = await client.lookupIntegrationIdentifier(null, value);
+    const withBranch = [...expected, { profile_id: first.profile_id, customer_user_id: customerUserId, key: 'branch_id' as const }];
+    assert.deepEqual(anyKey, withBranch.sort((a, b) => a.key.localeCompare(b.key) || a.profile_id.localeCompare(b.profile_id)));
   });
 
   test('lookupIntegrationIdentifier round-trips values that need URL encoding', async () => {
@@ -142,7 +147,7 @@ describe('Crosswalk identifier operations against the real server', () => {
     const { profile_id: profileId } = await client.createProfile({ customerUserId });
     const value = `a b&c=d+e/é?#%-${randomUUID()}`;
     await client.setIntegrationIdentifiers({ customerUserId }, { mixpanel_user_id: value, branch_id: 42 });
-    assert.deepEqual(await client.lookupIntegrationIdentifier('mixpanel_user_id', value), [{ profile_id: profileId, customer_user_id: customerUserId }]);
+    assert.deepEqual(await client.lookupIntegrationIdentifier('mixpanel_user_id', value), [{ profile_id: profileId, customer_user_id: customerUserId, key: 'mixpanel_user_id' }]);
     const byNumber = await client.lookupIntegrationIdentifier('branch_id', '42');
     assert.ok(byNumber.some((holder) => holder.profile_id === profileId));
   });
@@ -340,7 +345,7 @@ describe('Crosswalk identifier operations against the real server', () => {
       assert.equal(conflicting.error.errors[0]?.source, 'appsflyer_id');
       assert.ok(fine?.ok);
       assert.deepEqual(await client.lookupIntegrationIdentifier('appsflyer_id', value), [
-        { profile_id: (await client.getProfile({ customerUserId: holder })).profile_id, customer_user_id: holder },
+        { profile_id: (await client.getProfile({ customerUserId: holder })).profile_id, customer_user_id: holder, key: 'appsflyer_id' },
       ]);
     } finally {
       await server.cli('rules', 'conflict', 'appsflyer_id', 'allow', '--app', server.appId);

@@ -19,14 +19,14 @@ export interface Crosswalk {
   stop(): Promise<void>;
 }
 
-/** The real server as its own process, on a fresh SQLite file, with a known API key. */
-export async function startCrosswalk(): Promise<Crosswalk> {
+/** The real server as its own process, on a fresh SQLite file, with a known API key; `env` adds settings. */
+export async function startCrosswalk(env: Record<string, string> = {}): Promise<Crosswalk> {
   const database = await createTestDatabase('sqlite');
   const file = database.config.kind === 'sqlite' ? database.config.file : '';
   let server: ServerProcess | undefined;
   let appId: string;
   try {
-    server = await startServer({ DATABASE_URL: `sqlite:${file}`, CROSSWALK_API_KEY: API_KEY });
+    server = await startServer({ DATABASE_URL: `sqlite:${file}`, CROSSWALK_API_KEY: API_KEY, ...env });
     appId = String((await queryRows(database, 'select id from apps'))[0]!.id);
   } catch (error) {
     await server?.stop();

@@ -60,8 +60,10 @@ export function crosswalkRoutes(app: FastifyInstance, { identifiers, batch: batc
   api.get(LOOKUP_PATH, {
     schema: {
       operationId: 'lookupIntegrationIdentifier',
-      summary: 'Find the profiles that hold an identifier value',
-      description: `Every profile of the app whose \`key\` is exactly \`value\` (after trimming, as writes store it), by profile id, at most ${LOOKUP_LIMIT}.`,
+      summary: 'Find the profiles that hold an identifier value, under one key or any',
+      description:
+        `Every profile of the app whose \`key\` is exactly \`value\` (after trimming, as writes store it), by profile id, at most ${LOOKUP_LIMIT}. ` +
+        'Without `key`, every key is searched: a profile holding the value under two keys is listed once per key, ordered by key and then profile id.',
       tags,
       security,
       querystring: lookupQuery,
@@ -69,8 +71,8 @@ export function crosswalkRoutes(app: FastifyInstance, { identifiers, batch: batc
     },
   }, async (request) => {
     const { key, value } = request.query;
-    const holders = await identifiers.lookup(request.appId, key, value.trim(), LOOKUP_LIMIT);
-    return { data: holders.map((holder) => ({ profile_id: holder.profileId, customer_user_id: holder.customerUserId })) };
+    const holders = await identifiers.lookup(request.appId, key ?? null, value.trim(), LOOKUP_LIMIT);
+    return { data: holders.map((holder) => ({ profile_id: holder.profileId, customer_user_id: holder.customerUserId, key: holder.key })) };
   });
 
   api.get(HISTORY_PATH, {

@@ -20,8 +20,8 @@ import {
 
 export const WEBHOOKS_PATH = '/crosswalk/v1/webhooks/';
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+export const iso = (ms: number) => new Date(ms).toISOString();
+export const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 function endpointToWire(endpoint: WebhookEndpoint) {
   return {
@@ -34,7 +34,7 @@ function endpointToWire(endpoint: WebhookEndpoint) {
   };
 }
 
-function deliveryToWire(delivery: Delivery) {
+export function deliveryToWire(delivery: Delivery) {
   return {
     id: delivery.id,
     endpoint_id: delivery.endpointId,
@@ -59,6 +59,8 @@ const errors = (...statuses: number[]): Record<number, typeof errorResponse> =>
   Object.fromEntries([400, 401, ...statuses, 429].map((status) => [status, errorResponse]));
 const tags = ['Webhooks'];
 const security = [{ apiKey: [] }];
+/** Changing webhooks needs an admin key; listing them, any key (see routeScopes in http/auth.ts). */
+const ADMIN = { scope: 'admin' } as const;
 
 /** Webhook management under /crosswalk/v1/webhooks/: endpoints of the key's app and their deliveries. */
 export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): void {
@@ -67,6 +69,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
   api.post(
     `${WEBHOOKS_PATH}endpoints/`,
     {
+      config: ADMIN,
       schema: {
         operationId: 'createWebhookEndpoint',
         summary: 'Subscribe an endpoint to events (answers the signing secret, once)',
@@ -78,7 +81,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
     },
     async (request, reply) => {
       const endpoint = toNewEndpoint(request.body);
-      const created = await webhooks.addEndpoint(request.appId, endpoint);
+      const created = await webhooks.addEndpoint(request.appId, endpoint, request.apiKeyId);
       return reply.code(201).send({ data: { ...endpointToWire(created), secret: created.secret } });
     },
   );
@@ -100,6 +103,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
   api.delete(
     `${WEBHOOKS_PATH}endpoints/:id/`,
     {
+      config: ADMIN,
       schema: {
         operationId: 'deleteWebhookEndpoint',
         summary: 'Remove an endpoint; its pending deliveries are cancelled',
@@ -110,7 +114,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
       },
     },
     async (request, reply) => {
-      if (!(await webhooks.removeEndpoint(request.appId, request.params.id))) throw endpointNotFound();
+      if (!(await webhooks.removeEndpoint(request.appId, request.params.id, request.apiKeyId))) throw endpointNotFound();
       return reply.code(204).send();
     },
   );
@@ -136,6 +140,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
   api.post(
     `${WEBHOOKS_PATH}deliveries/:id/redeliver/`,
     {
+      config: ADMIN,
       schema: {
         operationId: 'redeliverWebhook',
         summary: 'Send a delivery’s event to its endpoint again, as a new delivery',
@@ -147,7 +152,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
     },
     async (request, reply) => {
       const id = parsePositiveInteger(request.params.id);
-      const delivery = id === null ? null : await webhooks.redeliver(request.appId, id);
+      const delivery = id === null ? null : await webhooks.redeliver(request.appId, id, request.apiKeyId);
       if (!delivery) throw deliveryNotFound();
       return reply.code(202).send({ data: deliveryToWire(delivery) });
     },

@@ -35,7 +35,7 @@ function lookupValueProblem(raw: string): string | null {
 
 export const lookupQuery = Type.Object(
   {
-    key: identifierKey(),
+    key: Type.Optional(identifierKey('Only this key; left out, every one of the 16 keys')),
     value: Type.Refine(
       Type.String({ description: `Trimmed, as writes trim values; at most ${MAX_IDENTIFIER_LENGTH} characters`, [Words]: { required: REQUIRED } }),
       (value) => lookupValueProblem(value) === null,
@@ -55,7 +55,13 @@ export const historyQuery = Type.Object(
 );
 
 export const lookupResponse = data(
-  Type.Array(Type.Object({ profile_id: Type.String({ format: 'uuid' }), customer_user_id: nullableString })),
+  Type.Array(
+    Type.Object({
+      profile_id: Type.String({ format: 'uuid' }),
+      customer_user_id: nullableString,
+      key: Type.String({ enum: [...IDENTIFIER_KEYS], description: 'The key under which the profile holds the value' }),
+    }),
+  ),
 );
 
 // Answers: enums are documented; values are typed as storage reads them.
