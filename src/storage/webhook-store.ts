@@ -290,13 +290,13 @@ export class KyselyWebhookStore implements WebhookStore {
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     // A read first: most polls find nothing, and then take no write lock (SQLite) and no transaction.
-    const due = await this.due(this.db, now, 1).execute();
+    const due = await dueDeliveries(this.db, now, 1).execute();
     if (due.length === 0) return [];
     const leaseUntil = now + leaseMs;
     return this.write(async (trx) => {
       // PostgreSQL: rows another process is claiming right now are skipped rather than waited for
       // or claimed twice. SQLite has one writer at a time, so the transaction alone is enough.
-      const candidates = this.dialect.name === 'postgres' ? this.due(trx, now, limit).forUpdate().skipLocked() : this.due(trx, now, limit);
+      const candidates = this.dialect.name === 'postgres' ? dueDeliveries(trx, now, limit).forUpdate().skipLocked() : dueDeliveries(trx, now, limit);
       const due = await candidates.execute();
       const seqs = due.map((row) => row.seq);
       if (seqs.length === 0) return [];
@@ -351,35 +351,6 @@ export class KyselyWebhookStore implements WebhookStore {
       }
       return claims;
     });
-  }
-
-  /**
-   * Pending deliveries that are due and not held by a live lease, oldest first, without an earlier
-   * pending delivery (leased or waiting for a retry) for the same app, endpoint and profile: that
-   * is what keeps one profile's events in order at one endpoint.
-   */
-  private due(db: Db, now: number, limit: number) {
-    return db
-      .selectFrom('webhook_deliveries as c')
-      .select(['c.seq', 'c.lease_until'])
-      .where('c.status', '=', 'pending')
-      .where('c.next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<=', now)]))
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('webhook_deliveries as e')
-              .select(sql<number>`1`.as('one'))
-              .whereRef('e.app_id', '=', 'c.app_id')
-              .whereRef('e.endpoint_id', '=', 'c.endpoint_id')
-              .whereRef('e.profile_id', '=', 'c.profile_id')
-              .whereRef('e.seq', '<', 'c.seq')
-              .where('e.status', '=', 'pending'),
-          ),
-        ),
-      )
-      .orderBy('c.seq')
-      .limit(limit);
   }
 
   async recordAttempt(claim: Pick<ClaimedDelivery, 'id' | 'attempt'>, outcome: AttemptOutcome, now: number): Promise<boolean> {
@@ -508,4 +479,34 @@ function toDelivery(row: Omit<Selectable<WebhookDeliveriesTable>, 'lease_until'>
     createdAt: row.created_at,
     completedAt: row.completed_at,
   };
+}
+
+/**
+ * Pending deliveries that are due and not held by a live lease, oldest first, without an earlier
+ * pending delivery (leased or waiting for a retry) for the same app, endpoint and profile: that
+ * is what keeps one profile's events in order at one endpoint.
+ */
+export function dueDeliveries(db: Db, now: number, limit: number) {
+  return db
+    .selectFrom('webhook_deliveries as c')
+    .select(['c.seq', 'c.lease_until'])
+    // The literal (not a parameter) lets both databases match the partial indexes of pending deliveries.
+    .where('c.status', '=', sql.lit('pending'))
+    .where('c.next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('c.lease_until', 'is', null), eb('c.lease_until', '<=', now)]))
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('webhook_deliveries as e')
+            .select(sql<number>`1`.as('one'))
+            .whereRef('e.app_id', '=', 'c.app_id')
+            .whereRef('e.endpoint_id', '=', 'c.endpoint_id')
+            .whereRef('e.profile_id', '=', 'c.profile_id')
+            .whereRef('e.seq', '<', 'c.seq')
+            .where('e.status', '=', sql.lit('pending')),
+        ),
+      ),
+    )
+    .orderBy('c.seq')
+    .limit(limit);
 }

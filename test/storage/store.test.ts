@@ -19,7 +19,7 @@ for (const kind of DATABASES) {
       const runs = await Promise.all(Array.from({ length: 4 }, () => runCliProcess(['--database-url', url, 'migrate'])));
       for (const run of runs) assert.equal(run.code, 0, run.stderr);
       const applied = await queryRows(database, 'select name from kysely_migration');
-      assert.deepEqual(applied.map((row) => row.name), ['0001_core', '0002_history_and_rules', '0003_webhooks', '0004_revenue', '0005_keys_audit', '0006_history_erasure', '0007_destinations', '0008_one_statement_writes']);
+      assert.deepEqual(applied.map((row) => row.name), ['0001_core', '0002_history_and_rules', '0003_webhooks', '0004_revenue', '0005_keys_audit', '0006_history_erasure', '0007_destinations', '0008_one_statement_writes', '0009_pending_queue']);
     } finally {
       await database.drop();
     }
