@@ -4,8 +4,6 @@ import { ConfigError, loadConfig } from '../config.js';
 import { isEntryPoint } from '../entry-point.js';
 import { generateApiKey } from '../domain/api-keys.js';
 import { CLI_ACTOR } from '../domain/audit.js';
-import { serveWorkers } from '../cluster.js';
-import { failStart, serve } from '../main.js';
 import { KyselyStore } from '../storage/kysely-store.js';
 import { createServices, type Services } from '../services/index.js';
 import type { App } from '../storage/store.js';
@@ -88,6 +86,10 @@ export function buildCli(): Command {
       const { databaseUrl } = program.opts<GlobalOptions>();
       if (databaseUrl !== undefined) process.env.DATABASE_URL = databaseUrl;
       const { workers, ...listen } = options;
+      // Loaded here, not at the top: the HTTP server (Fastify, its plugins, every route's compiled
+      // schema) is most of what a command loads, and no other command needs it.
+      const { failStart, serve } = await import('../main.js');
+      const { serveWorkers } = await import('../cluster.js');
       await (workers > 1 ? serveWorkers(workers, listen) : serve(listen)).catch(failStart);
     });
 
