@@ -152,6 +152,11 @@ export class EndpointLimitError extends Error {
   }
 }
 
+/** 404 `not_found` for a thing of the /crosswalk/v1 API (an endpoint, a delivery, a destination, an app). */
+export function notFound(message: string): ApiError {
+  return new ApiError('not_found', [{ source: null, errors: [message] }]);
+}
+
 /** The answer to a profile that does not exist; the profile operations use their own code for it. */
 export function profileNotFound(code: 'profile_not_found' | 'profile_does_not_exist' = 'profile_not_found'): ApiError {
   return new ApiError(code, [{ source: null, errors: ['Profile not found'] }]);

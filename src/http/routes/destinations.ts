@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { DESTINATION_EVENT_TYPES, DESTINATION_TYPE_NAMES } from '../../domain/destinations.js';
 import { DESTINATION_DELIVERY_STATUSES, type DeliveryStatus } from '../../domain/webhooks.js';
 import { parsePositiveInteger } from '../../domain/webhook-input.js';
-import { ApiError } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { destinationDeliveriesQuery, newDestinationBody, toDestinationDeliveryQuery } from '../../schemas/destinations.js';
 import { nullable } from '../../schemas/kit.js';
 import type { DestinationService, DestinationView } from '../../services/destinations.js';
@@ -69,7 +69,6 @@ const testResponse = Type.Object({
   answer: nullable(Type.String({ description: "The start of the tool's answer" })),
 });
 
-const notFound = () => new ApiError('not_found', [{ source: null, errors: ['Destination not found'] }]);
 const errors = (...statuses: number[]): Record<number, typeof errorResponse> =>
   Object.fromEntries([400, 401, 403, ...statuses, 429].map((status) => [status, errorResponse]));
 const tags = ['Destinations'];
@@ -153,7 +152,7 @@ export function destinationRoutes(app: FastifyInstance, destinations: Destinatio
     async (request, reply) => {
       const id = parsePositiveInteger(request.params.id);
       const delivery = id === null ? null : await destinations.redeliver(request.appId, id, request.apiKeyId);
-      if (!delivery) throw new ApiError('not_found', [{ source: null, errors: ['Delivery not found'] }]);
+      if (!delivery) throw notFound('Delivery not found');
       return reply.code(202).send({ data: deliveryToWire(delivery) });
     },
   );
@@ -172,7 +171,7 @@ export function destinationRoutes(app: FastifyInstance, destinations: Destinatio
       },
     },
     async (request, reply) => {
-      if (!(await destinations.removeDestination(request.appId, request.params.id, request.apiKeyId))) throw notFound();
+      if (!(await destinations.removeDestination(request.appId, request.params.id, request.apiKeyId))) throw notFound('Destination not found');
       return reply.code(204).send();
     },
   );
@@ -192,7 +191,7 @@ export function destinationRoutes(app: FastifyInstance, destinations: Destinatio
     },
     async (request) => {
       const result = await destinations.test(request.appId, request.params.id);
-      if (!result) throw notFound();
+      if (!result) throw notFound('Destination not found');
       return { data: { status: result.status, status_code: result.statusCode, error: result.error, answer: result.answer } };
     },
   );

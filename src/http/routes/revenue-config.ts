@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { MAX_STORE_TEXT_LENGTH, type Product } from '../../domain/revenue.js';
-import { ApiError } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import type { AccessLevel, CurrencyRate, RevenueConfigService, RevenueSettings } from '../../services/revenue-config.js';
 import { data, errorResponses, noBody } from '../schemas/common.js';
 import {
@@ -36,8 +36,6 @@ const productToWire = (product: Product) => ({
 });
 const rateToWire = (rate: CurrencyRate) => ({ currency: rate.currency, usd_per_unit: rate.usdPerUnit, updated_at: iso(rate.updatedAt) });
 const settingsToWire = (settings: RevenueSettings) => ({ data: { unknown_access_levels: settings.unknownAccessLevels } });
-
-const notFound = (message: string) => new ApiError('not_found', [{ source: null, errors: [message] }]);
 
 const tags = ['Revenue configuration (Crosswalk)'];
 const security = [{ apiKey: [] }];

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import type { AppReport, StatsService } from '../../services/stats.js';
 import { errorResponses } from '../schemas/common.js';
 import { statsResponse } from '../schemas/stats.js';
@@ -47,7 +47,7 @@ export function statsRoutes(app: FastifyInstance, stats: StatsService): void {
     async (request) => {
       const report = await stats.report(request.appId);
       // The key's app exists while the key does; an app removed meanwhile is simply not found.
-      if (report === null) throw new ApiError('not_found', [{ source: null, errors: ['App not found'] }]);
+      if (report === null) throw notFound('App not found');
       return { data: reportToWire(report) };
     },
   );

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ApiError } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { parsePositiveInteger } from '../../domain/webhook-input.js';
 import type { WebhookService } from '../../services/webhooks.js';
 import type { Delivery, WebhookEndpoint } from '../../storage/webhook-store.js';
@@ -51,9 +51,6 @@ export function deliveryToWire(delivery: Delivery) {
     completed_at: isoOrNull(delivery.completedAt),
   };
 }
-
-const endpointNotFound = () => new ApiError('not_found', [{ source: null, errors: ['Webhook endpoint not found'] }]);
-const deliveryNotFound = () => new ApiError('not_found', [{ source: null, errors: ['Delivery not found'] }]);
 
 const errors = (...statuses: number[]): Record<number, typeof errorResponse> =>
   Object.fromEntries([400, 401, ...statuses, 429].map((status) => [status, errorResponse]));
@@ -114,7 +111,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
       },
     },
     async (request, reply) => {
-      if (!(await webhooks.removeEndpoint(request.appId, request.params.id, request.apiKeyId))) throw endpointNotFound();
+      if (!(await webhooks.removeEndpoint(request.appId, request.params.id, request.apiKeyId))) throw notFound('Webhook endpoint not found');
       return reply.code(204).send();
     },
   );
@@ -153,7 +150,7 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): v
     async (request, reply) => {
       const id = parsePositiveInteger(request.params.id);
       const delivery = id === null ? null : await webhooks.redeliver(request.appId, id, request.apiKeyId);
-      if (!delivery) throw deliveryNotFound();
+      if (!delivery) throw notFound('Delivery not found');
       return reply.code(202).send({ data: deliveryToWire(delivery) });
     },
   );
